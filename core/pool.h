@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker pool (semantics of azargarov/wpool, in C).
+ *
+ *  - A fixed number of worker threads drain batches from one queue backend:
+ *    a batch is copied out of queue memory, the worker leaves the queue's
+ *    protected region (quiescent point), then runs the jobs.
+ *  - Any thread may submit through a producer handle it opened.
+ *  - Wake policy (the seed's): each producer counts jobs it submitted since its
+ *    last wake check; at wake_min_jobs (default 128) it wakes one idle worker.
+ *    A flush timer (default 50 us) wakes one idle worker while jobs wait.
+ *    (The seed keeps one shared pending counter; poolbench keeps the count per
+ *    producer, so submit does no shared read-modify-write: see docs.)
+ *  - Idle workers spin briefly (spin_iters) then park on a futex: they never
+ *    burn a core while idle.
+ *  - Cleanup always runs exactly once; cancellation is checked before a job
+ *    runs; a job's error is counted and handed to on_error, never stops a worker.
+ *  - Shutdown with a deadline: refuse new submissions, drain, join; on timeout
+ *    workers stop taking jobs and the report says how many did not run;
+ *    destroy runs their cleanups with PB_JOB_NOT_RUN.
+ */
+#ifndef PB_POOL_H
+#define PB_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "queue.h"
+#include "reclaim.h"
+
+struct pb_pool;
+struct pb_producer;
+
+/* Metrics hooks.  Called from worker / producer threads; any may be NULL.
+ * With no hooks installed (config.hooks == NULL) the pool pays one
+ * well-predicted branch per batch and none per job. */
+struct pb_hooks {
+	void (*queued)(void *ctx, const struct pb_job *job);                 /* producer, after push OK */
+	void (*dequeued)(void *ctx, unsigned worker, size_t n);              /* worker, per batch */
+	void (*executed)(void *ctx, unsigned worker, const struct pb_job *job, int status);
+	void (*error)(void *ctx, unsigned worker, const struct pb_job *job, int err);
+	void *ctx;
+};
+
+struct pb_pool_config {
+	const struct pb_queue_ops *queue;        /* required */
+	const struct pb_optvals *queue_opts;     /* NULL: defaults */
+	const struct pb_reclaim_ops *reclaim;    /* required iff queue has PB_Q_RECLAIM */
+	const struct pb_optvals *reclaim_opts;   /* NULL: defaults */
+	unsigned workers;                        /* >= 1 */
+	unsigned batch_max;                      /* jobs per pop_batch; 0: 64 */
+	unsigned wake_min_jobs;                  /* 0: 128 */
+	uint64_t flush_ns;                       /* 0: 50000 (50 us) */
+	unsigned spin_iters;                     /* empty polls before parking; 0: 64 */
+	const int *worker_cpus;                  /* NULL, or workers entries: OS cpu index or -1 */
+	const struct pb_hooks *hooks;            /* NULL: none */
+	/* Called for every job that returned non-zero (after counting it). */
+	void (*on_error)(void *ctx, const struct pb_job *job, int err);
+	void *on_error_ctx;
+};
+
+struct pb_pool_stats {
+	uint64_t submitted;  /* push returned PB_OK */
+	uint64_t executed;   /* fn ran */
+	uint64_t errors;     /* fn returned non-zero */
+	uint64_t cancelled;
+	uint64_t batches;    /* non-empty pop_batch calls */
+	uint64_t parks;      /* futex waits by workers */
+	uint64_t wakes;      /* wake-ups issued (policy + timer + shutdown) */
+	uint64_t timer_wakes;
+	uint64_t full;       /* submits that saw PB_FULL */
+};
+
+struct pb_shutdown_report {
+	bool timed_out;
+	uint64_t not_run;    /* jobs still queued when workers stopped; destroy cleans them up */
+};
+
+/* Returns 0 or -errno (-EINVAL bad config, -ENOMEM, -EAGAIN threads). */
+int pb_pool_create(const struct pb_pool_config *cfg, struct pb_pool **out);
+
+/* Open a submit handle for the calling thread (registers it with the queue
+ * and reclaimer).  Close it on the same thread, before pb_pool_destroy. */
+struct pb_producer *pb_producer_open(struct pb_pool *p);
+void pb_producer_close(struct pb_producer *pr);
+
+/* Non-blocking: PB_OK, PB_FULL or PB_CLOSED. */
+int pb_pool_submit(struct pb_producer *pr, const struct pb_job *job);
+/* Blocks (spin, then yield, then short sleeps) while the queue is full:
+ * PB_OK or PB_CLOSED. */
+int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job);
+/* Wake workers now for whatever this producer queued (end of a burst). */
+void pb_producer_flush(struct pb_producer *pr);
+
+/*
+ * Refuse new submissions, let workers drain, and join them.  timeout_ns 0
+ * waits forever.  On timeout the workers stop after the job each is running;
+ * rep->not_run counts what was left queued.  Idempotent.
+ */
+int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_report *rep);
+
+/* Shuts down (no deadline) if needed, runs cleanups of jobs never run, frees. */
+void pb_pool_destroy(struct pb_pool *p);
+
+void pb_pool_stats(const struct pb_pool *p, struct pb_pool_stats *st);
+struct pb_queue *pb_pool_queue(struct pb_pool *p);
+const struct pb_queue_ops *pb_pool_queue_ops(const struct pb_pool *p);
+
+#endif

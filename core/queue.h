@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The queue-backend contract.  One const ops struct per backend
+ * (backends/<name>.c), found by name in the registry.  The pool and the
+ * harness only ever call these hooks, through the wrappers below for the
+ * optional ones.
+ *
+ * Concurrency contract (checked by tests/conformance for every backend):
+ *  - create/destroy: single-threaded; destroy after every thread unregistered.
+ *  - thread_register/unregister: by the thread that will use the handle.
+ *  - push: any registered thread, concurrently.  Copies *job into queue memory.
+ *    Returns PB_OK, PB_FULL (bounded, no room now; nothing queued) or
+ *    PB_CLOSED (after close(); nothing queued).  Never blocks.
+ *  - pop_batch: any registered thread, concurrently.  Copies up to max jobs
+ *    into out[] (caller-owned) and returns how many; 0 means "nothing visible
+ *    now".  Each pushed job is returned by exactly one pop_batch.  When the
+ *    handle returns, the caller holds no reference into queue memory.
+ *  - close: any thread, once.  Later pushes return PB_CLOSED; pops still
+ *    drain what was pushed before.  Every push that returned PB_OK happened
+ *    before close() returned or is visible to pops after it.
+ *  - FIFO per producer (flag PB_Q_FIFO): jobs pushed by one thread are popped in
+ *    push order (across all consumers' batches, by global pop order).
+ */
+#ifndef PB_QUEUE_H
+#define PB_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "options.h"
+#include "reclaim.h"
+
+struct pb_queue;   /* backend-defined */
+struct pb_qthread; /* backend-defined per-thread handle (may be a dummy) */
+
+/* Capability flags. */
+#define PB_Q_BOUNDED      0x1u /* push can return PB_FULL */
+#define PB_Q_RECLAIM      0x2u /* takes a reclaimer (create gets a pb_reclaim_inst) */
+#define PB_Q_FIFO         0x4u /* FIFO per producer */
+#define PB_Q_NATIVE_BATCH 0x8u /* pop_batch claims a batch in one step */
+
+struct pb_queue_stats {
+	uint64_t segs_allocated; /* malloc'd segments (including the pre-filled pool) */
+	uint64_t segs_reused;    /* segments taken from the free pool */
+	uint64_t segs_retired;   /* segments handed to the reclaimer */
+	uint64_t segs_live;      /* allocated and not freed now */
+	uint64_t segs_peak;      /* highest segs_live */
+	uint64_t allocs;         /* malloc calls made after create (steady-state allocations) */
+};
+
+struct pb_queue_ops {
+	unsigned abi;                    /* PB_ABI_VERSION */
+	const char *name;                /* "segmented" */
+	const char *summary;             /* one line */
+	unsigned flags;                  /* PB_Q_* */
+	const struct pb_option *options; /* NULL-name terminated, or NULL */
+	/* Reclaimer names this backend refuses (NULL-terminated), or NULL = all. */
+	const char *const *reclaim_excluded;
+	const char *(*supported)(void);  /* NULL or reason it can't run here */
+
+	/* rc is NULL unless flags has PB_Q_RECLAIM.  Returns 0 or -errno. */
+	int (*create)(const struct pb_optvals *opts, const struct pb_reclaim_inst *rc,
+		      struct pb_queue **out);
+	void (*destroy)(struct pb_queue *q);
+	int (*thread_register)(struct pb_queue *q, struct pb_qthread **out);
+	void (*thread_unregister)(struct pb_queue *q, struct pb_qthread *t);
+
+	int (*push)(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job);
+	size_t (*pop_batch)(struct pb_queue *q, struct pb_qthread *t, struct pb_job *out, size_t max);
+	void (*close)(struct pb_queue *q);
+
+	/* Optional (NULL allowed): */
+	/* Caller holds nothing in the queue (a worker between batches). */
+	void (*quiescent)(struct pb_queue *q, struct pb_qthread *t);
+	/* Around a long wait (parking); the thread calls nothing else in between. */
+	void (*offline)(struct pb_queue *q, struct pb_qthread *t);
+	void (*online)(struct pb_queue *q, struct pb_qthread *t);
+	/* Approximate number of queued jobs (for reports only). */
+	size_t (*size)(struct pb_queue *q);
+	void (*stats)(struct pb_queue *q, struct pb_queue_stats *st);
+	/* Reclaimer statistics, if it has one. */
+	void (*reclaim_stats)(struct pb_queue *q, struct pb_reclaim_stats *st);
+};
+
+static inline void pb_queue_quiescent(const struct pb_queue_ops *o, struct pb_queue *q,
+				      struct pb_qthread *t)
+{
+	if (o->quiescent)
+		o->quiescent(q, t);
+}
+static inline void pb_queue_offline(const struct pb_queue_ops *o, struct pb_queue *q,
+				    struct pb_qthread *t)
+{
+	if (o->offline)
+		o->offline(q, t);
+}
+static inline void pb_queue_online(const struct pb_queue_ops *o, struct pb_queue *q,
+				   struct pb_qthread *t)
+{
+	if (o->online)
+		o->online(q, t);
+}
+/* Zeroes *st when the backend has no stats hook. */
+void pb_queue_get_stats(const struct pb_queue_ops *o, struct pb_queue *q, struct pb_queue_stats *st);
+void pb_queue_get_reclaim_stats(const struct pb_queue_ops *o, struct pb_queue *q,
+				struct pb_reclaim_stats *st);
+
+/* True if backend @o accepts reclaimer @rc_name (flag + exclusion list). */
+int pb_queue_accepts_reclaim(const struct pb_queue_ops *o, const char *rc_name);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder: replaced by the harness helper */
+#include "topo.h"

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reclaim registry: every plug-in of this kind, listed once.  To add one,
+ * write reclaim/<name>.c exporting "const struct pb_reclaim_ops pb_reclaim_<name>" and add
+ * X(<name>) to the list below (and the file to reclaim/meson.build).
+ */
+#include <stddef.h>
+
+#include "registry.h"
+
+#define PB_RECLAIMERS(X) \
+	/* end of list */
+
+#define X(n) extern const struct pb_reclaim_ops pb_reclaim_##n;
+PB_RECLAIMERS(X)
+#undef X
+
+#define X(n) &pb_reclaim_##n,
+const struct pb_reclaim_ops *const pb_reclaimers[] = {
+	PB_RECLAIMERS(X)
+	NULL,
+};
+#undef X
