@@ -76,6 +76,16 @@ struct pb_queue_ops {
 	/* Around a long wait (parking); the thread calls nothing else in between. */
 	void (*offline)(struct pb_queue *q, struct pb_qthread *t);
 	void (*online)(struct pb_queue *q, struct pb_qthread *t);
+	/*
+	 * Blocking pop for "channel" backends (mutex + condition variable): wait
+	 * up to timeout_ns for a job, then behave as pop_batch.  Returns 0 on
+	 * timeout, or at once when the queue is closed and empty.  When present,
+	 * idle pool workers park here instead of on the pool's futex, and push
+	 * itself wakes a waiter (the backend owns the wake-up, as a Go channel
+	 * does).
+	 */
+	size_t (*pop_wait)(struct pb_queue *q, struct pb_qthread *t, struct pb_job *out, size_t max,
+			   uint64_t timeout_ns);
 	/* Approximate number of queued jobs (for reports only). */
 	size_t (*size)(struct pb_queue *q);
 	void (*stats)(struct pb_queue *q, struct pb_queue_stats *st);

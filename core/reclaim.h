@@ -71,6 +71,7 @@ struct pb_reclaim_stats {
 #define PB_RC_NEEDS_QS    0x2u /* threads must call quiescent()/offline() or grace periods stall (QSBR) */
 #define PB_RC_TYPE_STABLE 0x4u /* protects by re-validation; relies on nodes never being unmapped
                                   while the domain lives (limbo) */
+#define PB_RC_NO_REUSE    0x8u /* never runs fn before destroy (the "none" leak baseline) */
 
 struct pb_reclaim_ops {
 	unsigned abi;               /* PB_ABI_VERSION */
