@@ -1,1 +1,780 @@
-/* placeholder until the pool lands */
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker pool: fixed workers draining batches from one queue backend,
+ * the seed's wake policy (threshold + flush timer), parking on a futex,
+ * cancellation, cleanup, error accounting, shutdown with a deadline, and
+ * metrics hooks.  See core/pool.h for the contract.
+ *
+ * Parking protocol (no lost wake-ups).  A worker that found nothing after a
+ * bounded spin does:
+ *     s = load(wake_seq); idle++ ; fence(seq_cst); n = pop_batch()
+ *     if n == 0: futex_wait(wake_seq, s)
+ * and a waker does:  wake_seq++ ; futex_wake(1).
+ * A producer that wants a worker pushes, issues fence(seq_cst) and reads
+ * idle.  By the two fences (store-buffer litmus), either the producer sees
+ * idle > 0 and bumps wake_seq (then the worker's futex_wait returns at once
+ * because wake_seq != s), or the worker's re-check pop sees the job.
+ *
+ * The wake policy only wakes at a threshold (wake_min_jobs per producer), so
+ * jobs below it can sit in the queue while every worker is parked; the flush
+ * timer bounds that wait to about flush_ns.  The timer itself parks when the
+ * pool has been empty for a while; producers kick it with a relaxed read of
+ * timer_parked per submit (no fence on the fast path).  The rare race in
+ * which that read is stale is bounded by the timer's park timeout
+ * (TIMER_PARK_NS), so progress never depends on winning a race.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pb.h"
+#include "pool.h"
+#include "topo.h"
+
+#define DEFAULT_BATCH 64u
+#define MAX_BATCH 65536u
+#define DEFAULT_WAKE_MIN 128u
+#define DEFAULT_FLUSH_NS 50000ull
+#define DEFAULT_SPIN 64u
+#define TIMER_IDLE_TICKS 40u           /* empty ticks before the timer parks (~2 ms) */
+#define TIMER_PARK_NS 10000000ull      /* bound on a parked timer's sleep (10 ms) */
+#define CHANNEL_WAIT_NS 10000000ull    /* pop_wait timeout per loop (10 ms) */
+
+struct pb_worker {
+	/* Written by the worker once per batch, read by stats / the timer. */
+	_Atomic uint64_t taken PB_ALIGNED;
+	_Atomic uint64_t executed;
+	_Atomic uint64_t errors;
+	_Atomic uint64_t cancelled;
+	_Atomic uint64_t batches;
+	_Atomic uint64_t parks;
+	struct pb_pool *pool PB_ALIGNED;
+	struct pb_qthread *qt;
+	struct pb_job *buf;
+	pthread_t thread;
+	unsigned idx;
+	int cpu;
+	bool started;
+	int reg_rc;                  /* thread_register result, set before `ready` */
+};
+
+struct pb_producer {
+	_Atomic uint64_t submitted PB_ALIGNED; /* single writer: this producer */
+	_Atomic uint64_t full;
+	uint64_t unannounced;                  /* private */
+	struct pb_pool *pool;
+	struct pb_qthread *qt;
+	struct pb_producer *next, *prev;       /* pool->producers, under pool->lock */
+};
+
+struct pb_pool {
+	/* Read-mostly line: read by every submit and every worker loop. */
+	const struct pb_queue_ops *qops PB_ALIGNED;
+	struct pb_queue *q;
+	const struct pb_hooks *hooks;
+	unsigned wake_min;
+	unsigned batch_max;
+	unsigned spin_iters;
+	unsigned nworkers;
+	bool channel;                /* backend has pop_wait: it owns wake-ups */
+	_Atomic int closed;          /* submissions refused */
+	_Atomic int qclosed;         /* queue close() has returned */
+	_Atomic int stop;            /* shutdown timed out: stop taking jobs */
+	_Atomic int timer_parked;
+
+	/* Written on every park / unpark. */
+	_Atomic unsigned idle PB_ALIGNED;
+	_Atomic uint32_t wake_seq PB_ALIGNED; /* worker futex word */
+	_Atomic uint32_t running PB_ALIGNED;  /* workers not yet exited; futex word */
+	_Atomic uint32_t ready;               /* workers registered (or failed to); futex word */
+	_Atomic uint32_t timer_seq PB_ALIGNED;
+	_Atomic uint64_t wakes;
+	_Atomic uint64_t timer_wakes;
+	_Atomic int timer_exit;
+
+	/* Cold. */
+	struct pb_reclaim_inst rc PB_ALIGNED;
+	const struct pb_reclaim_ops *rops;
+	uint64_t flush_ns;
+	void (*on_error)(void *ctx, const struct pb_job *job, int err);
+	void *on_error_ctx;
+	struct pb_worker *workers;
+	pthread_t timer;
+	bool timer_started;
+
+	pthread_mutex_t lock;        /* producers list, leftovers, shutdown */
+	struct pb_producer *producers;
+	uint64_t closed_submitted;   /* submitted by producers already closed */
+	uint64_t closed_full;
+	struct pb_job *leftover;     /* jobs never run: cleaned up by destroy */
+	size_t nleftover, capleftover;
+	bool shut;
+	struct pb_shutdown_report report;
+};
+
+/* ---- futex helpers ---- */
+
+static int futex_wait(_Atomic uint32_t *addr, uint32_t val, uint64_t timeout_ns)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (timeout_ns) {
+		ts.tv_sec = (time_t)(timeout_ns / 1000000000ull);
+		ts.tv_nsec = (long)(timeout_ns % 1000000000ull);
+		tsp = &ts;
+	}
+	return (int)syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, tsp, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *addr, int n)
+{
+	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+static void pool_wake_workers(struct pb_pool *p, int n)
+{
+	/* seq_cst: pairs with the parking worker's load of wake_seq (see top). */
+	atomic_fetch_add(&p->wake_seq, 1);
+	atomic_fetch_add_explicit(&p->wakes, 1, memory_order_relaxed); /* statistic */
+	futex_wake(&p->wake_seq, n);
+}
+
+static void pool_kick_timer(struct pb_pool *p)
+{
+	if (atomic_exchange(&p->timer_parked, 0)) {
+		atomic_fetch_add(&p->timer_seq, 1);
+		futex_wake(&p->timer_seq, 1);
+	}
+}
+
+/* ---- accounting ---- */
+
+/* Jobs submitted and not yet taken by a worker (approximate: counters are
+ * read one after another without a snapshot; good enough for the timer). */
+static uint64_t pool_pending(struct pb_pool *p)
+{
+	uint64_t sub, taken = 0;
+
+	pthread_mutex_lock(&p->lock);
+	sub = p->closed_submitted;
+	for (struct pb_producer *pr = p->producers; pr; pr = pr->next)
+		sub += atomic_load_explicit(&pr->submitted, memory_order_relaxed);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		taken += atomic_load_explicit(&p->workers[i].taken, memory_order_relaxed);
+	return sub > taken ? sub - taken : 0;
+}
+
+static void pool_keep_leftovers(struct pb_pool *p, const struct pb_job *jobs, size_t n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->nleftover + n > p->capleftover) {
+		size_t cap = p->capleftover ? p->capleftover : 256;
+		struct pb_job *nb;
+
+		while (cap < p->nleftover + n)
+			cap *= 2;
+		nb = realloc(p->leftover, cap * sizeof(*nb));
+		if (!nb) {
+			/* Cannot keep them: run the cleanups now rather than lose them. */
+			pthread_mutex_unlock(&p->lock);
+			for (size_t i = 0; i < n; i++)
+				if (jobs[i].cleanup)
+					jobs[i].cleanup(jobs[i].arg, PB_JOB_NOT_RUN);
+			pb_log("out of memory keeping %zu unrun jobs: cleaned up early", n);
+			return;
+		}
+		p->leftover = nb;
+		p->capleftover = cap;
+	}
+	memcpy(p->leftover + p->nleftover, jobs, n * sizeof(*jobs));
+	p->nleftover += n;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- workers ---- */
+
+static inline int job_cancelled(const struct pb_job *j)
+{
+	/* acquire: whatever the canceller wrote before setting the flag is visible
+	 * to the cleanup that follows. */
+	if (j->cancel && atomic_load_explicit(j->cancel, memory_order_acquire))
+		return 1;
+	if (j->deadline_ns && pb_now_ns() > j->deadline_ns)
+		return 1;
+	return 0;
+}
+
+/* Runs jobs[0..n-1]; returns how many were handled (less than n only if the
+ * pool was told to stop). */
+static size_t worker_run_batch(struct pb_pool *p, struct pb_worker *w, const struct pb_job *jobs,
+			       size_t n, uint64_t *executed, uint64_t *errors, uint64_t *cancelled)
+{
+	const struct pb_hooks *h = p->hooks;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct pb_job *j = &jobs[i];
+		int st;
+
+		/* relaxed: a hint; shutdown joins the worker afterwards. */
+		if (PB_UNLIKELY(atomic_load_explicit(&p->stop, memory_order_relaxed)))
+			break;
+		if (PB_UNLIKELY(job_cancelled(j))) {
+			st = PB_JOB_CANCELLED;
+			(*cancelled)++;
+		} else {
+			st = j->fn(j->arg);
+			(*executed)++;
+			if (PB_UNLIKELY(st != 0)) {
+				(*errors)++;
+				if (h && h->error)
+					h->error(h->ctx, w->idx, j, st);
+				if (p->on_error)
+					p->on_error(p->on_error_ctx, j, st);
+			}
+		}
+		if (j->cleanup)
+			j->cleanup(j->arg, st);
+		if (PB_UNLIKELY(h != NULL) && h->executed)
+			h->executed(h->ctx, w->idx, j, st);
+	}
+	return i;
+}
+
+static void worker_publish(struct pb_worker *w, uint64_t taken, uint64_t ex, uint64_t er,
+			   uint64_t ca, uint64_t ba)
+{
+	/* relaxed: single writer; readers want eventually-consistent totals. */
+	atomic_store_explicit(&w->taken, taken, memory_order_relaxed);
+	atomic_store_explicit(&w->executed, ex, memory_order_relaxed);
+	atomic_store_explicit(&w->errors, er, memory_order_relaxed);
+	atomic_store_explicit(&w->cancelled, ca, memory_order_relaxed);
+	atomic_store_explicit(&w->batches, ba, memory_order_relaxed);
+}
+
+static void *worker_main(void *arg)
+{
+	struct pb_worker *w = arg;
+	struct pb_pool *p = w->pool;
+	const struct pb_queue_ops *o = p->qops;
+	struct pb_queue *q = p->q;
+	uint64_t taken = 0, ex = 0, er = 0, ca = 0, ba = 0, parks = 0;
+	unsigned spins = 0;
+
+	if (w->cpu >= 0 && pb_pin_self(w->cpu) != 0)
+		pb_log("worker %u: could not pin to cpu %d", w->idx, w->cpu);
+	/* QSBR and hazard-pointer records are per thread: register here. */
+	w->reg_rc = o->thread_register(q, &w->qt);
+	/* seq_cst RMW publishes reg_rc to the creator, which reads `ready`. */
+	atomic_fetch_add(&p->ready, 1);
+	futex_wake(&p->ready, INT_MAX);
+	if (w->reg_rc) {
+		w->qt = NULL;
+		goto out;
+	}
+
+	for (;;) {
+		size_t n = o->pop_batch(q, w->qt, w->buf, p->batch_max);
+
+		if (n == 0 && p->channel) {
+			/* Channel backends park inside the queue (condition variable). */
+			if (atomic_load_explicit(&p->qclosed, memory_order_acquire) ||
+			    atomic_load_explicit(&p->stop, memory_order_relaxed))
+				break;
+			atomic_fetch_add(&p->idle, 1);
+			n = o->pop_wait(q, w->qt, w->buf, p->batch_max, CHANNEL_WAIT_NS);
+			atomic_fetch_sub(&p->idle, 1);
+			if (n == 0)
+				continue;
+		}
+		if (n) {
+			size_t done;
+
+			taken += n;
+			ba++;
+			/* The jobs are copies: nothing in queue memory is held now. */
+			pb_queue_quiescent(o, q, w->qt);
+			if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->dequeued)
+				p->hooks->dequeued(p->hooks->ctx, w->idx, n);
+			done = worker_run_batch(p, w, w->buf, n, &ex, &er, &ca);
+			worker_publish(w, taken, ex, er, ca, ba);
+			if (PB_UNLIKELY(done < n)) {
+				pool_keep_leftovers(p, w->buf + done, n - done);
+				break;
+			}
+			spins = 0;
+			continue;
+		}
+		/* Nothing visible. */
+		if (atomic_load_explicit(&p->qclosed, memory_order_acquire) ||
+		    atomic_load_explicit(&p->stop, memory_order_relaxed))
+			break;
+		if (++spins < p->spin_iters) {
+			pb_cpu_relax();
+			continue;
+		}
+		spins = 0;
+		/* Park (protocol at the top of the file). */
+		{
+			uint32_t s = atomic_load(&p->wake_seq);
+
+			atomic_fetch_add(&p->idle, 1);
+			atomic_thread_fence(memory_order_seq_cst);
+			n = o->pop_batch(q, w->qt, w->buf, p->batch_max);
+			if (n == 0 && !atomic_load(&p->qclosed) && !atomic_load(&p->stop)) {
+				pb_queue_offline(o, q, w->qt);
+				futex_wait(&p->wake_seq, s, 0);
+				pb_queue_online(o, q, w->qt);
+				parks++;
+				atomic_store_explicit(&w->parks, parks, memory_order_relaxed);
+			}
+			atomic_fetch_sub(&p->idle, 1);
+			if (n) {
+				size_t done;
+
+				taken += n;
+				ba++;
+				pb_queue_quiescent(o, q, w->qt);
+				if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->dequeued)
+					p->hooks->dequeued(p->hooks->ctx, w->idx, n);
+				done = worker_run_batch(p, w, w->buf, n, &ex, &er, &ca);
+				worker_publish(w, taken, ex, er, ca, ba);
+				if (PB_UNLIKELY(done < n)) {
+					pool_keep_leftovers(p, w->buf + done, n - done);
+					break;
+				}
+			}
+		}
+	}
+	worker_publish(w, taken, ex, er, ca, ba);
+	o->thread_unregister(q, w->qt);
+	w->qt = NULL;
+out:
+	/* seq_cst + wake: the shutdown waiter sleeps on `running`. */
+	atomic_fetch_sub(&p->running, 1);
+	futex_wake(&p->running, INT_MAX);
+	return NULL;
+}
+
+/* ---- flush timer ---- */
+
+static void *timer_main(void *arg)
+{
+	struct pb_pool *p = arg;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
+	unsigned empty_ticks = 0;
+
+	/* Default timer slack (50 us) would double a 50 us period. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	ts.tv_sec = (time_t)(p->flush_ns / 1000000000ull);
+	ts.tv_nsec = (long)(p->flush_ns % 1000000000ull);
+
+	while (!atomic_load(&p->timer_exit)) {
+		uint64_t pending;
+
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		if (atomic_load(&p->timer_exit))
+			break;
+		pending = pool_pending(p);
+		if (pending > 0) {
+			empty_ticks = 0;
+			if (atomic_load(&p->idle) > 0) {
+				atomic_fetch_add_explicit(&p->timer_wakes, 1, memory_order_relaxed);
+				pool_wake_workers(p, 1);
+			}
+			continue;
+		}
+		if (++empty_ticks < TIMER_IDLE_TICKS)
+			continue;
+		/* Park until a producer kicks us (or TIMER_PARK_NS passes). */
+		{
+			uint32_t s = atomic_load(&p->timer_seq);
+
+			atomic_store(&p->timer_parked, 1);
+			if (pool_pending(p) == 0 && !atomic_load(&p->timer_exit))
+				futex_wait(&p->timer_seq, s, TIMER_PARK_NS);
+			atomic_store(&p->timer_parked, 0);
+			empty_ticks = 0;
+		}
+	}
+	return NULL;
+}
+
+/* ---- create / destroy ---- */
+
+int pb_pool_create(const struct pb_pool_config *cfg, struct pb_pool **out)
+{
+	struct pb_pool *p;
+	struct pb_optvals qdef, rdef;
+	const struct pb_optvals *qo = cfg->queue_opts, *ro = cfg->reclaim_opts;
+	int rc;
+
+	*out = NULL;
+	if (!cfg->queue || cfg->workers == 0 || cfg->batch_max > MAX_BATCH)
+		return -EINVAL;
+	if ((cfg->queue->flags & PB_Q_RECLAIM) && !cfg->reclaim)
+		return -EINVAL;
+	if (cfg->reclaim && !(cfg->queue->flags & PB_Q_RECLAIM))
+		return -EINVAL;
+	if (cfg->reclaim && !pb_queue_accepts_reclaim(cfg->queue, cfg->reclaim->name))
+		return -EINVAL;
+	p = aligned_alloc(PB_CACHELINE, (sizeof(*p) + PB_CACHELINE - 1) / PB_CACHELINE * PB_CACHELINE);
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	p->qops = cfg->queue;
+	p->hooks = cfg->hooks;
+	p->wake_min = cfg->wake_min_jobs ? cfg->wake_min_jobs : DEFAULT_WAKE_MIN;
+	p->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH;
+	p->spin_iters = cfg->spin_iters ? cfg->spin_iters : DEFAULT_SPIN;
+	p->flush_ns = cfg->flush_ns ? cfg->flush_ns : DEFAULT_FLUSH_NS;
+	p->nworkers = cfg->workers;
+	p->channel = cfg->queue->pop_wait != NULL;
+	p->on_error = cfg->on_error;
+	p->on_error_ctx = cfg->on_error_ctx;
+
+	if (!qo) {
+		pb_opts_defaults(&qdef, cfg->queue->options);
+		qo = &qdef;
+	}
+	if (cfg->reclaim) {
+		if (!ro) {
+			pb_opts_defaults(&rdef, cfg->reclaim->options);
+			ro = &rdef;
+		}
+		p->rops = cfg->reclaim;
+		rc = cfg->reclaim->create(ro, &p->rc.dom);
+		if (rc)
+			goto fail;
+		p->rc.ops = cfg->reclaim;
+	}
+	rc = cfg->queue->create(qo, cfg->reclaim ? &p->rc : NULL, &p->q);
+	if (rc)
+		goto fail;
+
+	p->workers = aligned_alloc(PB_CACHELINE, sizeof(*p->workers) * cfg->workers);
+	if (!p->workers) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	memset(p->workers, 0, sizeof(*p->workers) * cfg->workers);
+	atomic_store(&p->running, cfg->workers);
+	for (unsigned i = 0; i < cfg->workers; i++) {
+		struct pb_worker *w = &p->workers[i];
+
+		w->pool = p;
+		w->idx = i;
+		w->cpu = cfg->worker_cpus ? cfg->worker_cpus[i] : -1;
+		w->buf = malloc(sizeof(*w->buf) * p->batch_max);
+		if (!w->buf) {
+			rc = -ENOMEM;
+			goto fail_workers;
+		}
+	}
+	for (unsigned i = 0; i < cfg->workers; i++) {
+		struct pb_worker *w = &p->workers[i];
+
+		rc = -pthread_create(&w->thread, NULL, worker_main, w);
+		if (rc) {
+			/* Threads never started count as exited. */
+			atomic_fetch_sub(&p->running, cfg->workers - i);
+			atomic_fetch_add(&p->ready, cfg->workers - i);
+			goto fail_workers;
+		}
+		w->started = true;
+	}
+	/* Wait until every worker has registered with the queue. */
+	for (uint32_t r; (r = atomic_load(&p->ready)) < cfg->workers;)
+		futex_wait(&p->ready, r, 0);
+	for (unsigned i = 0; i < cfg->workers; i++)
+		if (p->workers[i].reg_rc) {
+			rc = p->workers[i].reg_rc < 0 ? p->workers[i].reg_rc : -EAGAIN;
+			goto fail_workers;
+		}
+	if (!p->channel) {
+		rc = -pthread_create(&p->timer, NULL, timer_main, p);
+		if (rc)
+			goto fail_workers;
+		p->timer_started = true;
+	}
+	*out = p;
+	return 0;
+
+fail_workers:
+	/* Stop whatever started, then free (wait for registration first so no
+	 * worker is still inside thread_register). */
+	for (uint32_t r; (r = atomic_load(&p->ready)) < cfg->workers;)
+		futex_wait(&p->ready, r, 0);
+	atomic_store(&p->stop, 1);
+	atomic_store(&p->qclosed, 1);
+	p->qops->close(p->q);
+	pool_wake_workers(p, INT_MAX);
+	for (unsigned i = 0; i < cfg->workers; i++) {
+		if (p->workers[i].started)
+			pthread_join(p->workers[i].thread, NULL);
+		free(p->workers[i].buf);
+	}
+	free(p->workers);
+	p->workers = NULL;
+fail:
+	if (p->q)
+		p->qops->destroy(p->q);
+	if (p->rc.dom)
+		p->rops->destroy(p->rc.dom);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	return rc;
+}
+
+int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_report *rep)
+{
+	uint64_t deadline = timeout_ns ? pb_now_ns() + timeout_ns : 0;
+	struct pb_shutdown_report r = {0};
+
+	pthread_mutex_lock(&p->lock);
+	if (p->shut) {
+		if (rep)
+			*rep = p->report;
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
+	p->shut = true;
+	pthread_mutex_unlock(&p->lock);
+
+	atomic_store(&p->closed, 1);
+	p->qops->close(p->q);
+	atomic_store(&p->qclosed, 1);
+	pool_wake_workers(p, INT_MAX);
+
+	for (;;) {
+		uint32_t run = atomic_load(&p->running);
+		uint64_t now;
+
+		if (run == 0)
+			break;
+		now = pb_now_ns();
+		if (deadline && now >= deadline) {
+			r.timed_out = true;
+			atomic_store(&p->stop, 1);
+			pool_wake_workers(p, INT_MAX);
+			break;
+		}
+		futex_wait(&p->running, run, deadline ? deadline - now : 0);
+	}
+	for (unsigned i = 0; i < p->nworkers; i++)
+		if (p->workers[i].started) {
+			pthread_join(p->workers[i].thread, NULL);
+			p->workers[i].started = false;
+		}
+	if (p->timer_started) {
+		atomic_store(&p->timer_exit, 1);
+		atomic_fetch_add(&p->timer_seq, 1);
+		futex_wake(&p->timer_seq, 1);
+		pthread_join(p->timer, NULL);
+		p->timer_started = false;
+	}
+	/* Whatever is still queued was never run: move it to the leftovers. */
+	{
+		struct pb_qthread *qt;
+		struct pb_job buf[64];
+		size_t n;
+
+		if (p->qops->thread_register(p->q, &qt) == 0) {
+			while ((n = p->qops->pop_batch(p->q, qt, buf, PB_ARRAY_SIZE(buf))) > 0)
+				pool_keep_leftovers(p, buf, n);
+			p->qops->thread_unregister(p->q, qt);
+		} else {
+			pb_log("shutdown: could not register to drain the queue");
+		}
+	}
+	pthread_mutex_lock(&p->lock);
+	r.not_run = p->nleftover;
+	p->report = r;
+	pthread_mutex_unlock(&p->lock);
+	if (rep)
+		*rep = r;
+	return 0;
+}
+
+void pb_pool_destroy(struct pb_pool *p)
+{
+	if (!p)
+		return;
+	pb_pool_shutdown(p, 0, NULL);
+	for (size_t i = 0; i < p->nleftover; i++)
+		if (p->leftover[i].cleanup)
+			p->leftover[i].cleanup(p->leftover[i].arg, PB_JOB_NOT_RUN);
+	free(p->leftover);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		free(p->workers[i].buf);
+	free(p->workers);
+	p->qops->destroy(p->q);
+	if (p->rc.dom)
+		p->rops->destroy(p->rc.dom);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* ---- producers ---- */
+
+struct pb_producer *pb_producer_open(struct pb_pool *p)
+{
+	struct pb_producer *pr = aligned_alloc(PB_CACHELINE,
+		(sizeof(*pr) + PB_CACHELINE - 1) / PB_CACHELINE * PB_CACHELINE);
+
+	if (!pr)
+		return NULL;
+	memset(pr, 0, sizeof(*pr));
+	pr->pool = p;
+	if (p->qops->thread_register(p->q, &pr->qt) != 0) {
+		free(pr);
+		return NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	pr->next = p->producers;
+	if (p->producers)
+		p->producers->prev = pr;
+	p->producers = pr;
+	pthread_mutex_unlock(&p->lock);
+	return pr;
+}
+
+void pb_producer_close(struct pb_producer *pr)
+{
+	struct pb_pool *p;
+
+	if (!pr)
+		return;
+	p = pr->pool;
+	pb_producer_flush(pr);
+	p->qops->thread_unregister(p->q, pr->qt);
+	pthread_mutex_lock(&p->lock);
+	if (pr->prev)
+		pr->prev->next = pr->next;
+	else
+		p->producers = pr->next;
+	if (pr->next)
+		pr->next->prev = pr->prev;
+	p->closed_submitted += atomic_load_explicit(&pr->submitted, memory_order_relaxed);
+	p->closed_full += atomic_load_explicit(&pr->full, memory_order_relaxed);
+	pthread_mutex_unlock(&p->lock);
+	free(pr);
+}
+
+void pb_producer_flush(struct pb_producer *pr)
+{
+	struct pb_pool *p = pr->pool;
+
+	pr->unannounced = 0;
+	if (p->channel)
+		return;
+	atomic_thread_fence(memory_order_seq_cst); /* push -> idle (see top) */
+	if (atomic_load_explicit(&p->idle, memory_order_relaxed) > 0)
+		pool_wake_workers(p, 1);
+}
+
+int pb_pool_submit(struct pb_producer *pr, const struct pb_job *job)
+{
+	struct pb_pool *p = pr->pool;
+	int rc;
+
+	/* relaxed: a hint; the queue's close() is the linearisation point. */
+	if (PB_UNLIKELY(atomic_load_explicit(&p->closed, memory_order_relaxed)))
+		return PB_CLOSED;
+	rc = p->qops->push(p->q, pr->qt, job);
+	if (PB_UNLIKELY(rc != PB_OK)) {
+		if (rc == PB_FULL) {
+			atomic_store_explicit(&pr->full, atomic_load_explicit(&pr->full,
+					      memory_order_relaxed) + 1, memory_order_relaxed);
+			/* Someone must drain: make sure a worker is awake. */
+			if (!p->channel)
+				pb_producer_flush(pr);
+		}
+		return rc;
+	}
+	/* relaxed: single writer; read approximately by the timer. */
+	atomic_store_explicit(&pr->submitted,
+			      atomic_load_explicit(&pr->submitted, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->queued)
+		p->hooks->queued(p->hooks->ctx, job);
+	if (PB_UNLIKELY(atomic_load_explicit(&p->timer_parked, memory_order_relaxed)))
+		pool_kick_timer(p);
+	if (PB_UNLIKELY(++pr->unannounced >= p->wake_min))
+		pb_producer_flush(pr);
+	return PB_OK;
+}
+
+int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job)
+{
+	unsigned tries = 0;
+
+	for (;;) {
+		int rc = pb_pool_submit(pr, job);
+
+		if (rc != PB_FULL)
+			return rc;
+		if (tries < 64) {
+			pb_cpu_relax();
+		} else if (tries < 128) {
+			sched_yield();
+		} else {
+			struct timespec ts = {0, 50000};
+
+			nanosleep(&ts, NULL);
+		}
+		tries++;
+	}
+}
+
+/* ---- stats ---- */
+
+void pb_pool_stats(const struct pb_pool *cp, struct pb_pool_stats *st)
+{
+	struct pb_pool *p = (struct pb_pool *)cp; /* the lock is not part of the value */
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&p->lock);
+	st->submitted = p->closed_submitted;
+	st->full = p->closed_full;
+	for (struct pb_producer *pr = p->producers; pr; pr = pr->next) {
+		st->submitted += atomic_load_explicit(&pr->submitted, memory_order_relaxed);
+		st->full += atomic_load_explicit(&pr->full, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->nworkers; i++) {
+		const struct pb_worker *w = &p->workers[i];
+
+		st->executed += atomic_load_explicit(&w->executed, memory_order_relaxed);
+		st->errors += atomic_load_explicit(&w->errors, memory_order_relaxed);
+		st->cancelled += atomic_load_explicit(&w->cancelled, memory_order_relaxed);
+		st->batches += atomic_load_explicit(&w->batches, memory_order_relaxed);
+		st->parks += atomic_load_explicit(&w->parks, memory_order_relaxed);
+	}
+	st->wakes = atomic_load_explicit(&p->wakes, memory_order_relaxed);
+	st->timer_wakes = atomic_load_explicit(&p->timer_wakes, memory_order_relaxed);
+}
+
+struct pb_queue *pb_pool_queue(struct pb_pool *p)
+{
+	return p->q;
+}
+
+const struct pb_queue_ops *pb_pool_queue_ops(const struct pb_pool *p)
+{
+	return p->qops;
+}
