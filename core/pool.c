@@ -540,6 +540,23 @@ fail:
 	return rc;
 }
 
+/* Move whatever is still queued (never run) to the leftovers.  Called with
+ * the workers joined, from the thread calling shutdown or destroy. */
+static void pool_drain_queue(struct pb_pool *p)
+{
+	struct pb_qthread *qt;
+	struct pb_job buf[64];
+	size_t n;
+
+	if (p->qops->thread_register(p->q, &qt) != 0) {
+		pb_log("shutdown: could not register to drain the queue");
+		return;
+	}
+	while ((n = p->qops->pop_batch(p->q, qt, buf, PB_ARRAY_SIZE(buf))) > 0)
+		pool_keep_leftovers(p, buf, n);
+	p->qops->thread_unregister(p->q, qt);
+}
+
 int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_report *rep)
 {
 	uint64_t deadline = timeout_ns ? pb_now_ns() + timeout_ns : 0;
@@ -587,20 +604,7 @@ int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_
 		pthread_join(p->timer, NULL);
 		p->timer_started = false;
 	}
-	/* Whatever is still queued was never run: move it to the leftovers. */
-	{
-		struct pb_qthread *qt;
-		struct pb_job buf[64];
-		size_t n;
-
-		if (p->qops->thread_register(p->q, &qt) == 0) {
-			while ((n = p->qops->pop_batch(p->q, qt, buf, PB_ARRAY_SIZE(buf))) > 0)
-				pool_keep_leftovers(p, buf, n);
-			p->qops->thread_unregister(p->q, qt);
-		} else {
-			pb_log("shutdown: could not register to drain the queue");
-		}
-	}
+	pool_drain_queue(p);
 	pthread_mutex_lock(&p->lock);
 	r.not_run = p->nleftover;
 	p->report = r;
@@ -615,6 +619,10 @@ void pb_pool_destroy(struct pb_pool *p)
 	if (!p)
 		return;
 	pb_pool_shutdown(p, 0, NULL);
+	/* A push that passed its backend's closed check just before close() may
+	 * have landed after shutdown's drain; every producer handle is closed
+	 * now, so this second drain is final. */
+	pool_drain_queue(p);
 	for (size_t i = 0; i < p->nleftover; i++)
 		if (p->leftover[i].cleanup)
 			p->leftover[i].cleanup(p->leftover[i].arg, PB_JOB_NOT_RUN);
