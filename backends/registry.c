@@ -9,6 +9,9 @@
 #include "registry.h"
 
 #define PB_BACKENDS(X) \
+	X(mutex) \
+	X(ckring) \
+	X(segmented) \
 	/* end of list */
 
 #define X(n) extern const struct pb_queue_ops pb_backend_##n;

@@ -9,6 +9,10 @@
 #include "registry.h"
 
 #define PB_WORKLOADS(X) \
+	X(empty) \
+	X(sha256) \
+	X(cpu) \
+	X(io) \
 	/* end of list */
 
 #define X(n) extern const struct pb_workload_ops pb_workload_##n;

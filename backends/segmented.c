@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segmented: the seed design (azargarov/wpool's segmented FIFO) in C11
+ * atomics.  Linked fixed-size segments, CAS slot reservation on a packed
+ * state word, per-slot readiness stamps, batch claims by consumers, and
+ * segment reuse through whatever reclamation scheme the queue is given.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb.h"
+#include "queue.h"
+#include "reclaim.h"
+
+/*
+ * Correctness argument
+ * ====================
+ *
+ * Objects.  A segment S has a state word W = state:8 | reserve:24 | gen:32,
+ * a consumer index chead, a successor pointer next, seg-size job slots and
+ * seg-size readiness stamps ready[i].  S.gen (a read-only copy of W.gen for
+ * consumers) and S.base (global index of slot 0, for size()) are written
+ * once per incarnation, before S is published.  State bits: CLOSED (no more
+ * reservations), FULL (implies CLOSED; reserved count == seg-size, so the
+ * 24-bit field never has to hold 2^24), DETACHED (unlinked, informational).
+ * count(W) = FULL ? seg-size : W.reserve.
+ *
+ * Invariants.
+ *  I1  Slots [0, count(W)) are reserved, each by exactly one producer: the
+ *      reserve field only grows, by one, in a CAS on W that also checks that
+ *      W is not CLOSED; the CAS reserving the last slot sets FULL|CLOSED.
+ *  I2  ready[i] == gen  <=>  slot i of the current incarnation is published.
+ *      Stamps are never cleared: a reused segment bumps gen (skipping 0, the
+ *      stamp of a fresh segment), so every old stamp differs from the new
+ *      gen.  A stale stamp could only match after 2^32-1 reuses of one
+ *      segment with slot i never written in between; slots below count are
+ *      written in every incarnation, so that needs a segment closed short by
+ *      close() 2^32 times: not a practical concern.
+ *  I3  0 <= chead <= count(W), and every slot below chead was published
+ *      when it was claimed: a consumer advances chead from h to e only over a
+ *      contiguous run of slots it saw ready (acquire), by one CAS; a failed
+ *      CAS claims nothing.  Claims are disjoint, so each job is copied out by
+ *      exactly one pop (exactly-once), and since a producer's pushes take
+ *      increasing slots along the chain and claims follow the chain in order,
+ *      per-producer FIFO holds in global pop order.
+ *  I4  A consumer stops at the first slot that is not ready, so a slot that
+ *      is reserved but not yet published is never skipped; S is detached only
+ *      when S is CLOSED, chead == count(W) and S.next is a real segment.  Then
+ *      every reserved slot was published and claimed; no reservation can
+ *      follow (CLOSED).  Claimants still copying are protected (below).
+ *  I5  Tail is never behind head, and only unlinked segments are retired.
+ *      Both move forward only, one link at a time (CAS X -> X.next while X
+ *      is protected, so X cannot have been reused: no ABA).  A consumer that
+ *      wants to move head off S first moves tail off S (CAS tail S -> next,
+ *      helping a slow producer); since tail >= head = S, after that CAS tail
+ *      is past S, so the head CAS S -> next keeps tail >= head.  The winner of
+ *      the head CAS retires S: neither head nor tail points at S, the
+ *      predecessor's next pointer belongs to a segment retired earlier, and
+ *      later segments do not point back.  (Moving head first would let tail
+ *      be swung onto a segment that head had already passed and retired.)
+ *  I6  Safe access.  Every dereference of a segment happens between
+ *      protect(head or tail) and end(); the reclaimer runs the free function,
+ *      which returns S to the pool where it may be reset and reused, only when
+ *      (proven schemes) no thread can still hold S, or (limbo) when its
+ *      heuristic says so.  The reset (gen bump, W, chead, next) happens under
+ *      the pool mutex, and S is republished by the release CAS that links it
+ *      as a successor, so a thread that reaches S through head/tail/next sees
+ *      the reset values.
+ *
+ * ABA on head/tail: a CAS tail S -> N or head S -> N where S was retired and
+ * reused in between would need the thread to hold S across its reuse, which
+ * I6 rules out for proven schemes.  Under limbo (no proof) the refcount plus
+ * re-validation in protect means a thread that validated S holds a reference
+ * that the eviction check sees, and if S was reused and re-linked as the new
+ * tail, the validation is against that new incarnation, which is what the
+ * thread then reads (it re-reads W and gen after protect).
+ *
+ * Close racing with push: close() walks the chain from tail under the pool
+ * mutex, sets CLOSED on every segment it meets (fetch_or: the reserve count is
+ * kept) and ends the chain by CAS next NULL -> SENTINEL.  A reservation CAS
+ * either precedes the CLOSED bit in W's modification order (that push is
+ * counted and will be published: pops drain it) or fails and sees CLOSED
+ * without FULL -> PB_CLOSED.  A producer that finds a FULL segment links a
+ * successor with CAS next NULL -> new; it either loses to the SENTINEL
+ * (PB_CLOSED) or wins, and the walk, which reads next after that CAS, then
+ * closes the new segment too.  No segment is freed, returned to the pool or
+ * reset during the walk (all take the pool mutex); the tail read under the
+ * mutex and every segment after it are unretired (I5), so the walk follows
+ * the live chain to its end without protection.
+ *
+ * Memory orders are chosen per access below; head/tail CAS and protect are
+ * seq_cst because a reference-count scheme (limbo) validates with the
+ * Dekker pattern "increment; re-load source" against "unlink; check count".
+ */
+
+#define ST_CLOSED   0x1u
+#define ST_DETACHED 0x2u
+#define ST_FULL     0x4u
+
+#define W_GEN(w)   ((uint32_t)(w))
+#define W_RES(w)   ((uint32_t)(((w) >> 32) & 0xffffffu))
+#define W_STATE(w) ((unsigned)((w) >> 56))
+#define W_PACK(st, res, gen) (((uint64_t)(st) << 56) | ((uint64_t)(res) << 32) | (uint64_t)(gen))
+#define W_RES_STEP (1ull << 32)
+
+#define SEG_SENTINEL ((struct seg *)(uintptr_t)1) /* end of a closed chain */
+
+struct seg {
+	struct pb_smr_node smr; /* first: owned by the reclaimer */
+	_Atomic uint64_t word PB_ALIGNED;   /* producers' line */
+	_Atomic uint32_t chead PB_ALIGNED;  /* consumers' line */
+	/* Read-mostly line: written once per incarnation. */
+	_Atomic uint32_t gen PB_ALIGNED;
+	_Atomic uint64_t base;
+	struct seg *_Atomic next;
+	struct seg *pool_next; /* free-pool link, under store.mu */
+	_Atomic uint32_t *ready;
+	struct pb_job *jobs;
+};
+
+/*
+ * The segment store: free pool and accounting.  It is the context of the
+ * free function handed to the reclaimer, which may run after the queue is
+ * destroyed (a domain destroyed after its queue), so it lives until both the
+ * queue is gone and every retired segment came back.
+ */
+struct store {
+	pthread_mutex_t mu;
+	struct seg *free;    /* LIFO free pool */
+	struct seg *grave;   /* type-stable schemes: over-cap segments kept mapped */
+	size_t nfree, cap;   /* cap 0: unlimited */
+	size_t seg_bytes;
+	uint32_t size;
+	bool type_stable;    /* reclaimer has PB_RC_TYPE_STABLE: never free while alive */
+	bool dead;           /* queue destroyed */
+	_Atomic uint64_t outstanding; /* retired, free function not yet run */
+	_Atomic uint64_t retired;
+	uint64_t allocated, reused, live, peak, allocs;
+};
+
+struct pb_queue {
+	struct seg *_Atomic head PB_ALIGNED;
+	struct seg *_Atomic tail PB_ALIGNED;
+	/* read-only after create */
+	struct store *st PB_ALIGNED;
+	struct pb_reclaim_inst rc;
+	uint32_t size;
+	bool bounded;
+	bool retire_released; /* retire-order=released */
+	/* bounded supply: a producer found the pool empty (after its own
+	 * barrier); the next consumer that finds nothing to pop runs the
+	 * reclaimer's barrier too: its own pending list is what a per-thread
+	 * scheme such as hp or ck_epoch can free */
+	_Atomic int starved PB_ALIGNED;
+};
+
+struct pb_qthread {
+	struct pb_rthread *rt;
+};
+
+enum { SUPPLY_ALLOC, SUPPLY_BOUNDED };
+static const char *const segmented_supply_names[] = {"alloc", "bounded", NULL};
+enum { RETIRE_SEED, RETIRE_RELEASED };
+static const char *const segmented_retire_names[] = {"seed", "released", NULL};
+
+static const struct pb_option segmented_options[] = {
+	{"seg-size", PB_OPT_INT, 1, 16777216, 64, NULL, 0,
+	 "job slots per segment (seed default 64)"},
+	{"seg-count", PB_OPT_INT, 1, 1 << 24, 128, NULL, 0,
+	 "segments pre-filled into the free pool (seed benchmarks: 128)"},
+	{"seg-supply", PB_OPT_ENUM, 0, 0, SUPPLY_ALLOC, segmented_supply_names, 0,
+	 "empty pool: alloc = malloc a new segment, bounded = push returns full"},
+	{"pool-cap", PB_OPT_INT, 0, 1 << 30, 0, NULL, 0,
+	 "most segments the free pool keeps, 0 = unlimited (seed: 2 x seg-count)"},
+	{"retire-order", PB_OPT_ENUM, 0, 0, RETIRE_SEED, segmented_retire_names, 0,
+	 "seed = retire the detached segment while still protecting it (as wpool), "
+	 "released = leave the protected region first"},
+	{NULL, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
+static inline uint32_t seg_count(uint64_t w, uint32_t size)
+{
+	return (W_STATE(w) & ST_FULL) ? size : W_RES(w);
+}
+
+/* ---- segment store ---------------------------------------------------- */
+
+static struct seg *seg_alloc(struct store *st)
+{
+	struct seg *s = aligned_alloc(PB_CACHELINE, st->seg_bytes);
+	size_t ready_off, jobs_off;
+
+	if (!s)
+		return NULL;
+	/* Zeroed once at birth (the reclaimer's node included); never again. */
+	memset(s, 0, sizeof(*s));
+	ready_off = (sizeof(*s) + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
+	jobs_off = ready_off + (((size_t)st->size * sizeof(uint32_t) + PB_CACHELINE - 1) &
+				~(size_t)(PB_CACHELINE - 1));
+	s->ready = (_Atomic uint32_t *)((char *)s + ready_off);
+	s->jobs = (struct pb_job *)((char *)s + jobs_off);
+	memset((void *)s->ready, 0, (size_t)st->size * sizeof(uint32_t));
+	atomic_init(&s->gen, 1);
+	atomic_init(&s->word, W_PACK(0, 0, 1));
+	return s;
+}
+
+static size_t seg_bytes_for(uint32_t size)
+{
+	size_t b = (sizeof(struct seg) + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
+
+	b += ((size_t)size * sizeof(uint32_t) + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
+	b += (size_t)size * sizeof(struct pb_job);
+	return (b + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
+}
+
+/* New incarnation.  Caller holds st->mu (see I6 and the close walk). The
+ * stores are relaxed: the segment is published later by the release CAS
+ * that links it. */
+static void seg_reset(struct seg *s)
+{
+	uint32_t g = atomic_load_explicit(&s->gen, memory_order_relaxed) + 1;
+
+	if (g == 0)
+		g = 1;
+	atomic_store_explicit(&s->gen, g, memory_order_relaxed);
+	atomic_store_explicit(&s->word, W_PACK(0, 0, g), memory_order_relaxed);
+	atomic_store_explicit(&s->chead, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
+}
+
+static void store_account_new(struct store *st, bool after_create)
+{
+	st->allocated++;
+	st->live++;
+	if (st->live > st->peak)
+		st->peak = st->live;
+	if (after_create)
+		st->allocs++;
+}
+
+/* Take a reset segment from the pool, or malloc one when @may_alloc. */
+static struct seg *store_get(struct store *st, bool may_alloc)
+{
+	struct seg *s;
+
+	pthread_mutex_lock(&st->mu);
+	s = st->free;
+	if (s) {
+		st->free = s->pool_next;
+		st->nfree--;
+		st->reused++;
+		seg_reset(s);
+		pthread_mutex_unlock(&st->mu);
+		return s;
+	}
+	pthread_mutex_unlock(&st->mu);
+	if (!may_alloc)
+		return NULL;
+	s = seg_alloc(st);
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&st->mu);
+	store_account_new(st, true);
+	pthread_mutex_unlock(&st->mu);
+	return s;
+}
+
+/* Put @s in the pool (or drop it past the cap).  Caller holds st->mu. */
+static void store_put_locked(struct store *st, struct seg *s)
+{
+	if (st->cap == 0 || st->nfree < st->cap) {
+		s->pool_next = st->free;
+		st->free = s;
+		st->nfree++;
+	} else if (st->type_stable) {
+		s->pool_next = st->grave;
+		st->grave = s;
+	} else {
+		free(s);
+		st->live--;
+	}
+}
+
+static void store_free_all(struct store *st)
+{
+	struct seg *s, *n;
+
+	for (s = st->free; s; s = n) {
+		n = s->pool_next;
+		free(s);
+	}
+	for (s = st->grave; s; s = n) {
+		n = s->pool_next;
+		free(s);
+	}
+	st->free = st->grave = NULL;
+}
+
+static void store_destroy(struct store *st)
+{
+	store_free_all(st);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+/*
+ * The free function handed to the reclaimer: back to the pool.  Thread-safe;
+ * may run on any thread (inside retire, on liburcu's call_rcu thread, in the
+ * domain's destroy, after the queue is gone).
+ */
+static void segmented_seg_free(struct pb_smr_node *node, void *ctx)
+{
+	struct store *st = ctx;
+	struct seg *s = (struct seg *)node;
+	bool last;
+
+	pthread_mutex_lock(&st->mu);
+	/* relaxed: the decision below is made under st->mu, as is destroy's */
+	last = atomic_fetch_sub_explicit(&st->outstanding, 1, memory_order_relaxed) == 1 && st->dead;
+	if (st->dead) {
+		free(s);
+		st->live--;
+	} else {
+		store_put_locked(st, s);
+	}
+	pthread_mutex_unlock(&st->mu);
+	if (last)
+		store_destroy(st);
+}
+
+/* ---- create / destroy ---------------------------------------------------- */
+
+static int segmented_create(const struct pb_optvals *opts, const struct pb_reclaim_inst *rc,
+			    struct pb_queue **out)
+{
+	struct pb_queue *q;
+	struct store *st;
+	struct seg *first;
+	int64_t count;
+
+	if (!rc || !rc->ops)
+		return -EINVAL;
+	q = aligned_alloc(PB_CACHELINE, (sizeof(*q) + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1));
+	st = calloc(1, sizeof(*st));
+	if (!q || !st) {
+		free(q);
+		free(st);
+		return -ENOMEM;
+	}
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&st->mu, NULL);
+	q->size = (uint32_t)pb_opt_get(opts, "seg-size");
+	q->bounded = pb_opt_get(opts, "seg-supply") == SUPPLY_BOUNDED;
+	q->retire_released = pb_opt_get(opts, "retire-order") == RETIRE_RELEASED;
+	q->rc = *rc;
+	q->st = st;
+	st->size = q->size;
+	st->cap = (size_t)pb_opt_get(opts, "pool-cap");
+	st->seg_bytes = seg_bytes_for(q->size);
+	st->type_stable = (rc->ops->flags & PB_RC_TYPE_STABLE) != 0;
+	count = pb_opt_get(opts, "seg-count");
+
+	for (int64_t i = 0; i < count; i++) {
+		struct seg *s = seg_alloc(st);
+
+		if (!s) {
+			store_free_all(st);
+			pthread_mutex_destroy(&st->mu);
+			free(st);
+			free(q);
+			return -ENOMEM;
+		}
+		store_account_new(st, false);
+		s->pool_next = st->free;
+		st->free = s;
+		st->nfree++;
+	}
+	/* The first segment comes from the pre-filled pool (not counted as reuse). */
+	first = st->free;
+	st->free = first->pool_next;
+	st->nfree--;
+	atomic_init(&q->head, first);
+	atomic_init(&q->tail, first);
+	*out = q;
+	return 0;
+}
+
+static void segmented_destroy(struct pb_queue *q)
+{
+	struct store *st = q->st;
+	struct seg *s, *n;
+	bool last;
+
+	/* The live chain was never retired: it is ours to free. */
+	for (s = atomic_load_explicit(&q->head, memory_order_relaxed); s && s != SEG_SENTINEL; s = n) {
+		n = atomic_load_explicit(&s->next, memory_order_relaxed);
+		free(s);
+	}
+	pthread_mutex_lock(&st->mu);
+	st->dead = true;
+	store_free_all(st);
+	last = atomic_load_explicit(&st->outstanding, memory_order_relaxed) == 0;
+	pthread_mutex_unlock(&st->mu);
+	if (last) {
+		pthread_mutex_destroy(&st->mu);
+		free(st);
+	}
+	free(q);
+}
+
+static int segmented_thread_register(struct pb_queue *q, struct pb_qthread **out)
+{
+	struct pb_qthread *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	rc = q->rc.ops->thread_register(q->rc.dom, &t->rt);
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+static void segmented_thread_unregister(struct pb_queue *q, struct pb_qthread *t)
+{
+	q->rc.ops->thread_unregister(q->rc.dom, t->rt);
+	free(t);
+}
+
+/* ---- push ---------------------------------------------------------------- */
+
+static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
+{
+	const struct pb_reclaim_ops *ro = q->rc.ops;
+	struct pb_rthread *rt = t->rt;
+	const uint32_t size = q->size;
+	struct seg *spare = NULL;
+	int ret;
+
+	ro->begin(rt);
+	for (;;) {
+		struct seg *s = ro->protect(rt, 0, (void *_Atomic *)&q->tail);
+		struct seg *nxt;
+		/* acquire: pairs with the link CAS / reset publication of s */
+		uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+
+		PB_DELAY("seg:protected");
+		while (!(W_STATE(w) & ST_CLOSED)) {
+			uint32_t r = W_RES(w);
+			uint64_t nw = r + 1 == size ? W_PACK(W_STATE(w) | ST_CLOSED | ST_FULL, 0, W_GEN(w))
+						    : w + W_RES_STEP;
+
+			/* relaxed: the CAS only has to make the slot ours (atomicity
+			 * of W); the job is published by the release store of the
+			 * stamp, and s itself is protected. */
+			if (atomic_compare_exchange_weak_explicit(&s->word, &w, nw, memory_order_relaxed,
+								  memory_order_relaxed)) {
+				PB_DELAY("seg:reserved");
+				s->jobs[r] = *job;
+				/* release: the job write happens-before a consumer's
+				 * acquire load that sees this stamp */
+				atomic_store_explicit(&s->ready[r], W_GEN(w), memory_order_release);
+				ret = PB_OK;
+				goto out;
+			}
+		}
+		if (!(W_STATE(w) & ST_FULL)) { /* closed short by close() */
+			ret = PB_CLOSED;
+			goto out;
+		}
+		/* acquire: pairs with the release CAS that linked the successor */
+		nxt = atomic_load_explicit(&s->next, memory_order_acquire);
+		if (nxt == NULL) {
+			if (!spare)
+				spare = store_get(q->st, !q->bounded);
+			if (!spare && q->bounded) {
+				/* Ask the reclaimer for what it can free now, once. */
+				ro->end(rt);
+				pb_reclaim_barrier(ro, q->rc.dom, rt);
+				spare = store_get(q->st, false);
+				if (!spare) {
+					/* relaxed: a hint; missing it only delays reuse */
+					if (!atomic_load_explicit(&q->starved, memory_order_relaxed))
+						atomic_store_explicit(&q->starved, 1, memory_order_relaxed);
+					return PB_FULL;
+				}
+				ro->begin(rt);
+				continue;
+			}
+			if (!spare) {
+				ret = PB_FULL; /* malloc failed */
+				goto out;
+			}
+			atomic_store_explicit(&spare->base,
+					      atomic_load_explicit(&s->base, memory_order_relaxed) + size,
+					      memory_order_relaxed);
+			/* release: publishes spare's reset; acquire on failure: we
+			 * follow the winner's segment */
+			if (atomic_compare_exchange_strong_explicit(&s->next, &nxt, spare,
+								    memory_order_acq_rel,
+								    memory_order_acquire)) {
+				nxt = spare;
+				spare = NULL;
+			}
+		}
+		if (nxt == SEG_SENTINEL) {
+			ret = PB_CLOSED;
+			goto out;
+		}
+		{
+			struct seg *exp = s;
+			/* seq_cst: see the note on the Dekker pattern above */
+			atomic_compare_exchange_strong(&q->tail, &exp, nxt);
+		}
+	}
+out:
+	ro->end(rt);
+	if (spare) {
+		pthread_mutex_lock(&q->st->mu);
+		store_put_locked(q->st, spare);
+		pthread_mutex_unlock(&q->st->mu);
+	}
+	return ret;
+}
+
+/* ---- pop ----------------------------------------------------------------- */
+
+static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_job *out,
+				  size_t max)
+{
+	const struct pb_reclaim_ops *ro = q->rc.ops;
+	struct pb_rthread *rt = t->rt;
+	const uint32_t size = q->size;
+	size_t n = 0;
+
+	if (max == 0)
+		return 0;
+	ro->begin(rt);
+	for (;;) {
+		struct seg *s = ro->protect(rt, 0, (void *_Atomic *)&q->head);
+		/* relaxed: gen was written before s was published (acquire in protect) */
+		uint32_t gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
+		/* relaxed: a stale h only makes the claim CAS below fail */
+		uint32_t h = atomic_load_explicit(&s->chead, memory_order_relaxed);
+		uint32_t lim = (size - h) > max ? h + (uint32_t)max : size;
+		uint32_t e = h;
+		uint64_t w;
+		struct seg *nxt, *exp;
+
+		/* acquire: pairs with the producer's release of the stamp */
+		while (e < lim && atomic_load_explicit(&s->ready[e], memory_order_acquire) == gen)
+			e++;
+		if (e > h) {
+			PB_DELAY("seg:protected");
+			/* relaxed: the run was already acquired above; the CAS only
+			 * has to make it ours */
+			if (!atomic_compare_exchange_strong_explicit(&s->chead, &h, e, memory_order_relaxed,
+								     memory_order_relaxed))
+				continue;
+			n = e - h;
+			memcpy(out, &s->jobs[h], n * sizeof(*out));
+			break;
+		}
+		/* acquire: FULL/CLOSED then the successor link */
+		w = atomic_load_explicit(&s->word, memory_order_acquire);
+		if (!(W_STATE(w) & ST_CLOSED) || h < seg_count(w, size))
+			break; /* empty for now, or a reserved slot not yet published (I4) */
+		nxt = atomic_load_explicit(&s->next, memory_order_acquire);
+		if (nxt == NULL || nxt == SEG_SENTINEL)
+			break;
+		/* I5: tail leaves s before head does (seq_cst, see above) */
+		exp = s;
+		atomic_compare_exchange_strong(&q->tail, &exp, nxt);
+		exp = s;
+		if (atomic_compare_exchange_strong(&q->head, &exp, nxt)) {
+			/* relaxed: informational; nothing is ordered by it */
+			atomic_fetch_or_explicit(&s->word, (uint64_t)ST_DETACHED << 56, memory_order_relaxed);
+			/*
+			 * The seed detaches while it still holds its reference on s
+			 * and never recycles on that path (retire-order=seed: a
+			 * reference-count scheme sees our own protection); with
+			 * retire-order=released we drop it first.  Proven schemes
+			 * accept either (retire is allowed inside begin/end).
+			 */
+			if (q->retire_released)
+				ro->end(rt);
+			PB_DELAY("seg:retire");
+			/* relaxed: the reclaimer's hand-off orders it before the free
+			 * function's decrement */
+			atomic_fetch_add_explicit(&q->st->outstanding, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&q->st->retired, 1, memory_order_relaxed);
+			ro->retire(rt, &s->smr, segmented_seg_free, q->st);
+			if (!q->retire_released)
+				ro->end(rt);
+			ro->begin(rt);
+		}
+	}
+	ro->end(rt);
+	/* relaxed: a hint (see starved) */
+	if (n == 0 && q->bounded && atomic_load_explicit(&q->starved, memory_order_relaxed)) {
+		atomic_store_explicit(&q->starved, 0, memory_order_relaxed);
+		pb_reclaim_barrier(ro, q->rc.dom, rt);
+	}
+	return n;
+}
+
+/* ---- close and the optional hooks ------------------------------------------ */
+
+static void segmented_close(struct pb_queue *q)
+{
+	struct store *st = q->st;
+	struct seg *s;
+
+	pthread_mutex_lock(&st->mu); /* nothing is freed or reset meanwhile */
+	s = atomic_load(&q->tail);
+	for (;;) {
+		struct seg *nxt = NULL;
+
+		atomic_fetch_or(&s->word, (uint64_t)ST_CLOSED << 56);
+		if (atomic_compare_exchange_strong(&s->next, &nxt, SEG_SENTINEL) || nxt == SEG_SENTINEL)
+			break;
+		s = nxt;
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+static void segmented_quiescent(struct pb_queue *q, struct pb_qthread *t)
+{
+	pb_reclaim_quiescent(q->rc.ops, t->rt);
+}
+
+static void segmented_offline(struct pb_queue *q, struct pb_qthread *t)
+{
+	pb_reclaim_offline(q->rc.ops, t->rt);
+}
+
+static void segmented_online(struct pb_queue *q, struct pb_qthread *t)
+{
+	pb_reclaim_online(q->rc.ops, t->rt);
+}
+
+/* Approximate: pushed-so-far minus popped-so-far, from the tail's and head's
+ * base indexes.  Under the pool mutex, so neither segment can be freed. */
+static size_t segmented_size(struct pb_queue *q)
+{
+	struct store *st = q->st;
+	struct seg *h, *t;
+	uint64_t pushed, popped;
+
+	pthread_mutex_lock(&st->mu);
+	h = atomic_load(&q->head);
+	t = atomic_load(&q->tail);
+	pushed = atomic_load(&t->base) + seg_count(atomic_load(&t->word), q->size);
+	popped = atomic_load(&h->base) + atomic_load(&h->chead);
+	pthread_mutex_unlock(&st->mu);
+	return pushed > popped ? (size_t)(pushed - popped) : 0;
+}
+
+static void segmented_stats(struct pb_queue *q, struct pb_queue_stats *out)
+{
+	struct store *st = q->st;
+
+	pthread_mutex_lock(&st->mu);
+	out->segs_allocated = st->allocated;
+	out->segs_reused = st->reused;
+	out->segs_live = st->live;
+	out->segs_peak = st->peak;
+	out->allocs = st->allocs;
+	pthread_mutex_unlock(&st->mu);
+	out->segs_retired = atomic_load_explicit(&st->retired, memory_order_relaxed);
+}
+
+static void segmented_reclaim_stats(struct pb_queue *q, struct pb_reclaim_stats *out)
+{
+	pb_reclaim_get_stats(q->rc.ops, q->rc.dom, out);
+}
+
+const struct pb_queue_ops pb_backend_segmented = {
+	.abi = PB_ABI_VERSION,
+	.name = "segmented",
+	.summary = "the seed's segmented FIFO: CAS slot reservation, ready stamps, batch claims",
+	.flags = PB_Q_RECLAIM | PB_Q_FIFO | PB_Q_NATIVE_BATCH,
+	.options = segmented_options,
+	.reclaim_excluded = NULL,
+	.supported = NULL,
+	.create = segmented_create,
+	.destroy = segmented_destroy,
+	.thread_register = segmented_thread_register,
+	.thread_unregister = segmented_thread_unregister,
+	.push = segmented_push,
+	.pop_batch = segmented_pop_batch,
+	.close = segmented_close,
+	.quiescent = segmented_quiescent,
+	.offline = segmented_offline,
+	.online = segmented_online,
+	.pop_wait = NULL,
+	.size = segmented_size,
+	.stats = segmented_stats,
+	.reclaim_stats = segmented_reclaim_stats,
+};
