@@ -9,6 +9,12 @@
 #include "registry.h"
 
 #define PB_RECLAIMERS(X) \
+	X(hp) \
+	X(urcu_memb) \
+	X(urcu_qsbr) \
+	X(ckepoch) \
+	X(limbo) \
+	X(none) \
 	/* end of list */
 
 #define X(n) extern const struct pb_reclaim_ops pb_reclaim_##n;
