@@ -251,17 +251,17 @@ void pb_opts_print(const struct pb_option *defs, FILE *f, const char *indent)
 
 		switch (o->type) {
 		case PB_OPT_INT:
-			fprintf(f, "%s--%-14s int %" PRId64 "..%" PRId64 "%s, default %" PRId64 ": %s\n",
+			fprintf(f, "%s%-16s int %" PRId64 "..%" PRId64 "%s, default %" PRId64 ": %s\n",
 				indent, o->name, o->min, o->max,
 				(o->flags & PB_OPTF_POW2) ? " (power of two)" : "", o->def, o->help);
 			break;
 		case PB_OPT_ENUM:
 			choices_list(o, list, sizeof(list));
-			fprintf(f, "%s--%-14s one of {%s}, default %s: %s\n", indent, o->name, list,
+			fprintf(f, "%s%-16s one of {%s}, default %s: %s\n", indent, o->name, list,
 				o->choices[o->def], o->help);
 			break;
 		case PB_OPT_BOOL:
-			fprintf(f, "%s--%-14s bool, default %s: %s\n", indent, o->name,
+			fprintf(f, "%s%-16s bool, default %s: %s\n", indent, o->name,
 				o->def ? "true" : "false", o->help);
 			break;
 		}

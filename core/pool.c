@@ -297,6 +297,10 @@ static void *worker_main(void *arg)
 			atomic_fetch_add(&p->idle, 1);
 			n = o->pop_wait(q, w->qt, w->buf, p->batch_max, CHANNEL_WAIT_NS);
 			atomic_fetch_sub(&p->idle, 1);
+			/* Counted as a park: the worker blocked in the channel (or found a
+			 * job at once, which an empty pop_batch just before makes rare). */
+			parks++;
+			atomic_store_explicit(&w->parks, parks, memory_order_relaxed);
 			if (n == 0)
 				continue;
 		}

@@ -1,2 +1,554 @@
-/* placeholder */
-int main(void) { return 0; }
+/* SPDX-License-Identifier: MIT */
+/*
+ * The poolbench command line: "list", "topo" and "run" (getopt_long).  Parses
+ * the run options into a struct pb_sweep; plan.c validates them against the
+ * plug-ins' option tables, run.c runs the sweep.  Single-threaded.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "pb.h"
+
+const char *pb_prog = "poolbench";
+
+void pb_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	char buf[2048];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* One line, whatever the message contains. */
+	for (char *p = buf; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	fprintf(stderr, "%s: %s\n", pb_prog, buf);
+	exit(PB_EXIT_USAGE);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: poolbench list                 plug-ins: backends, reclaimers, workloads, options\n"
+		"       poolbench topo                 topology and the CPUs each pin policy gives\n"
+		"       poolbench run [options]        run a sweep; one CSV row per point and repetition\n"
+		"\n"
+		"run options (LIST = comma-separated values; every combination is a point):\n"
+		"  --backend LIST        queue backends (default segmented)\n"
+		"  --reclaim LIST        reclaimers, for backends that take one (default limbo)\n"
+		"  --workload LIST       workloads (default empty)\n"
+		"  --producers LIST      producer threads (default 1)\n"
+		"  --workers LIST        worker threads (default 1)\n"
+		"  --seg-size LIST       backend option seg-size, where declared\n"
+		"  --seg-count LIST      backend option seg-count, where declared\n"
+		"  --capacity LIST       backend option capacity, where declared\n"
+		"  --seg-supply LIST     backend option seg-supply, where declared\n"
+		"  --wake-min-jobs LIST  pool wake threshold (default 128)\n"
+		"  --flush-us LIST       pool flush timer in microseconds (default 50)\n"
+		"  --batch LIST          jobs per pop_batch (default 64)\n"
+		"  --jobs N              timed jobs per run (default 200000)\n"
+		"  --warmup N            untimed jobs before the timed phase (default jobs/10)\n"
+		"  --reps N              repetitions per point (default 3)\n"
+		"  --watchdog SECONDS    kill a run after this long: status stall (default 120)\n"
+		"  --pin-workers POLICY  none, compact, scatter, node:N or a CPU list (default none)\n"
+		"  --pin-producers POLICY  the same for producers (after the workers in one order)\n"
+		"  --backend-opt NAME=VALUE   set a backend option (repeatable)\n"
+		"  --reclaim-opt NAME=VALUE   set a reclaimer option (repeatable)\n"
+		"  --workload-opt NAME=VALUE  set a workload option (repeatable)\n"
+		"  --out DIR             output directory (default results/<YYYYMMDD-HHMMSS>-<host>)\n"
+		"  --append              append to DIR/results.csv (its header must match)\n"
+		"  --quiet               no progress lines on stderr\n"
+		"exit status: 0 all rows ok (or skipped), 1 a row invalid/stall/crash/error, 2 usage,\n"
+		"             3 every point skipped\n");
+}
+
+/* ---- list parsing -------------------------------------------------------- */
+
+/* Every allocation of the parent, chained so that it stays reachable. */
+struct xblock {
+	struct xblock *next;
+	max_align_t data[];
+};
+static struct xblock *xblocks;
+
+void *pb_xalloc(size_t n, size_t size)
+{
+	struct xblock *b;
+
+	if (size && n > (SIZE_MAX - sizeof(*b)) / size)
+		n = SIZE_MAX; /* fail below */
+	b = n == SIZE_MAX ? NULL : calloc(1, sizeof(*b) + n * size);
+	if (!b) {
+		pb_log("out of memory");
+		exit(PB_EXIT_NORES);
+	}
+	b->next = xblocks;
+	xblocks = b;
+	return b->data;
+}
+
+char *pb_xstrdup(const char *s)
+{
+	return strcpy(pb_xalloc(strlen(s) + 1, 1), s);
+}
+
+void pb_xfree_all(void)
+{
+	while (xblocks) {
+		struct xblock *b = xblocks;
+
+		xblocks = b->next;
+		free(b);
+	}
+}
+
+#define xstrdup pb_xstrdup
+
+static void parse_strlist(const char *flag, const char *arg, struct pb_strlist *l)
+{
+	char *copy = xstrdup(arg);
+	char *p = copy;
+
+	l->n = 0;
+	for (;;) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma = 0;
+		if (!*p)
+			pb_usage_error("bad list '%s' for --%s: empty item, allowed: comma-separated values "
+				       "like a,b", arg, flag);
+		for (unsigned i = 0; i < l->n; i++)
+			if (!strcmp(l->v[i], p))
+				pb_usage_error("bad list '%s' for --%s: '%s' given twice", arg, flag, p);
+		if (l->n == PB_LIST_MAX)
+			pb_usage_error("bad list '%s' for --%s: more than %d values", arg, flag,
+				       PB_LIST_MAX);
+		l->v[l->n++] = p;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static uint64_t parse_num(const char *flag, const char *s, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+
+	if (parse_u64(s, &v))
+		pb_usage_error("value '%s' is not an integer for --%s, allowed: %llu .. %llu", s, flag,
+			       (unsigned long long)min, (unsigned long long)max);
+	if (v < min || v > max)
+		pb_usage_error("value %s is out of range for --%s, allowed: %llu .. %llu", s, flag,
+			       (unsigned long long)min, (unsigned long long)max);
+	return v;
+}
+
+static void parse_ulist(const char *flag, const char *arg, struct pb_ulist *l, uint64_t min,
+			uint64_t max)
+{
+	struct pb_strlist s;
+
+	parse_strlist(flag, arg, &s);
+	l->n = 0;
+	for (unsigned i = 0; i < s.n; i++) {
+		uint64_t v = parse_num(flag, s.v[i], min, max);
+
+		for (unsigned k = 0; k < l->n; k++)
+			if (l->v[k] == v)
+				pb_usage_error("bad list '%s' for --%s: %llu given twice", arg, flag,
+					       (unsigned long long)v);
+		l->v[l->n++] = v;
+	}
+}
+
+static void parse_setting(const char *flag, const char *arg, struct pb_settings *st)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg || !eq[1])
+		pb_usage_error("bad setting '%s' for --%s, allowed: NAME=VALUE", arg, flag);
+	if (st->n == PB_SETTINGS_MAX)
+		pb_usage_error("too many --%s settings (at most %d)", flag, PB_SETTINGS_MAX);
+	st->name[st->n] = xstrdup(arg);
+	st->name[st->n][eq - arg] = 0;
+	st->value[st->n] = st->name[st->n] + (eq - arg) + 1;
+	st->n++;
+}
+
+/* The exact command line, each argument shell-quoted where needed. */
+static char *join_cmdline(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s, *p;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) * 4 + 3;
+	s = pb_xalloc(len, 1);
+	p = s;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		int plain = *a != 0;
+
+		for (const char *c = a; *c; c++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				    "-_=.,/:+@%", *c))
+				plain = 0;
+		if (i)
+			*p++ = ' ';
+		if (plain) {
+			p = stpcpy(p, a);
+			continue;
+		}
+		*p++ = '\'';
+		for (const char *c = a; *c; c++) {
+			if (*c == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *c;
+		}
+		*p++ = '\'';
+	}
+	*p = 0;
+	return s;
+}
+
+/* mkdir -p; 0 or -errno */
+static int mkdir_p(const char *path)
+{
+	char *tmp = xstrdup(path);
+	int rc = 0;
+
+	for (char *p = tmp + 1; ; p++) {
+		if (*p == '/' || *p == 0) {
+			char c = *p;
+
+			*p = 0;
+			if (mkdir(tmp, 0777) && errno != EEXIST) {
+				rc = -errno;
+				break;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	if (!rc) {
+		struct stat st;
+
+		if (stat(path, &st))
+			rc = -errno;
+		else if (!S_ISDIR(st.st_mode))
+			rc = -ENOTDIR;
+		else if (access(path, W_OK | X_OK))
+			rc = -errno;
+	}
+	return rc;
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+static void flag_names(FILE *f, unsigned flags, const char *const *names, const unsigned *bits,
+		       size_t n)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (flags & bits[i]) {
+			fprintf(f, "%s%s", any ? "," : "", names[i]);
+			any = 1;
+		}
+	if (!any)
+		fprintf(f, "-");
+}
+
+static int cmd_list(void)
+{
+	static const char *const qf[] = {"bounded", "reclaim", "fifo", "native-batch"};
+	static const unsigned qb[] = {PB_Q_BOUNDED, PB_Q_RECLAIM, PB_Q_FIFO, PB_Q_NATIVE_BATCH};
+	static const char *const rf[] = {"proven", "needs-qs", "type-stable", "no-reuse"};
+	static const unsigned rb[] = {PB_RC_PROVEN, PB_RC_NEEDS_QS, PB_RC_TYPE_STABLE,
+				      PB_RC_NO_REUSE};
+	FILE *f = stdout;
+
+	fprintf(f, "backends:\n");
+	for (size_t i = 0; pb_backends[i]; i++) {
+		const struct pb_queue_ops *o = pb_backends[i];
+		const char *why = o->supported ? o->supported() : NULL;
+
+		fprintf(f, "  %-12s %s\n", o->name, o->summary);
+		fprintf(f, "    flags: ");
+		flag_names(f, o->flags, qf, qb, PB_ARRAY_SIZE(qf));
+		fprintf(f, "\n");
+		if (o->flags & PB_Q_RECLAIM) {
+			fprintf(f, "    reclaimers:");
+			for (size_t k = 0; pb_reclaimers[k]; k++)
+				if (pb_queue_accepts_reclaim(o, pb_reclaimers[k]->name))
+					fprintf(f, " %s", pb_reclaimers[k]->name);
+			fprintf(f, "\n");
+		}
+		if (why)
+			fprintf(f, "    not supported here: %s\n", why);
+		fprintf(f, "    options:%s\n", pb_opts_count(o->options) ? " (--backend-opt NAME=VALUE)" : " (none)");
+		pb_opts_print(o->options, f, "      ");
+	}
+	fprintf(f, "reclaimers:\n");
+	for (size_t i = 0; pb_reclaimers[i]; i++) {
+		const struct pb_reclaim_ops *o = pb_reclaimers[i];
+		const char *why = o->supported ? o->supported() : NULL;
+
+		fprintf(f, "  %-12s %s\n", o->name, o->summary);
+		fprintf(f, "    flags: ");
+		flag_names(f, o->flags, rf, rb, PB_ARRAY_SIZE(rf));
+		fprintf(f, "\n");
+		if (why)
+			fprintf(f, "    not supported here: %s\n", why);
+		fprintf(f, "    options:%s\n", pb_opts_count(o->options) ? " (--reclaim-opt NAME=VALUE)" : " (none)");
+		pb_opts_print(o->options, f, "      ");
+	}
+	fprintf(f, "workloads:\n");
+	for (size_t i = 0; pb_workloads[i]; i++) {
+		const struct pb_workload_ops *o = pb_workloads[i];
+		const char *why = o->supported ? o->supported() : NULL;
+
+		fprintf(f, "  %-12s %s\n", o->name, o->summary);
+		if (o->flags)
+			fprintf(f, "    flags: 0x%x\n", o->flags); /* no workload flag is defined yet */
+		else
+			fprintf(f, "    flags: -\n");
+		if (why)
+			fprintf(f, "    not supported here: %s\n", why);
+		fprintf(f, "    options:%s\n", pb_opts_count(o->options) ? " (--workload-opt NAME=VALUE)" : " (none)");
+		pb_opts_print(o->options, f, "      ");
+	}
+	return PB_EXIT_OK;
+}
+
+static int cmd_topo(void)
+{
+	struct pb_topo *t;
+	int rc = pb_topo_open(&t);
+
+	if (rc) {
+		pb_log("cannot read the topology: %s", strerror(-rc));
+		return PB_EXIT_NORES;
+	}
+	pb_topo_print(t, stdout);
+	pb_topo_close(t);
+	return PB_EXIT_OK;
+}
+
+enum {
+	O_BACKEND = 256, O_RECLAIM, O_WORKLOAD, O_PRODUCERS, O_WORKERS, O_SEG_SIZE, O_SEG_COUNT,
+	O_CAPACITY, O_SEG_SUPPLY, O_JOBS, O_REPS, O_OUT, O_WARMUP, O_WATCHDOG, O_WAKE, O_FLUSH,
+	O_BATCH, O_PIN_W, O_PIN_P, O_APPEND, O_QUIET, O_BOPT, O_ROPT, O_WOPT, O_HELP,
+};
+
+static const struct option run_longopts[] = {
+	{"backend", required_argument, NULL, O_BACKEND},
+	{"reclaim", required_argument, NULL, O_RECLAIM},
+	{"workload", required_argument, NULL, O_WORKLOAD},
+	{"producers", required_argument, NULL, O_PRODUCERS},
+	{"workers", required_argument, NULL, O_WORKERS},
+	{"seg-size", required_argument, NULL, O_SEG_SIZE},
+	{"seg-count", required_argument, NULL, O_SEG_COUNT},
+	{"capacity", required_argument, NULL, O_CAPACITY},
+	{"seg-supply", required_argument, NULL, O_SEG_SUPPLY},
+	{"jobs", required_argument, NULL, O_JOBS},
+	{"reps", required_argument, NULL, O_REPS},
+	{"out", required_argument, NULL, O_OUT},
+	{"warmup", required_argument, NULL, O_WARMUP},
+	{"watchdog", required_argument, NULL, O_WATCHDOG},
+	{"wake-min-jobs", required_argument, NULL, O_WAKE},
+	{"flush-us", required_argument, NULL, O_FLUSH},
+	{"batch", required_argument, NULL, O_BATCH},
+	{"pin-workers", required_argument, NULL, O_PIN_W},
+	{"pin-producers", required_argument, NULL, O_PIN_P},
+	{"append", no_argument, NULL, O_APPEND},
+	{"quiet", no_argument, NULL, O_QUIET},
+	{"backend-opt", required_argument, NULL, O_BOPT},
+	{"reclaim-opt", required_argument, NULL, O_ROPT},
+	{"workload-opt", required_argument, NULL, O_WOPT},
+	{"help", no_argument, NULL, O_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+#define MAX_JOBS (1ull << 30) /* the seen[] array is one byte per job */
+
+static char *default_out(void)
+{
+	char host[256] = "host", stamp[32], *s;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = 0;
+	for (char *p = host; *p; p++)
+		if (*p == '/' || *p == ' ')
+			*p = '_';
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	s = pb_xalloc(strlen(host) + 64, 1);
+	sprintf(s, "results/%s-%s", stamp, host);
+	return s;
+}
+
+static int cmd_run(int argc, char **argv, char *cmdline)
+{
+	struct pb_sweep sw;
+	struct pb_topo *topo;
+	struct pb_point *pts;
+	size_t npts;
+	FILE *csv;
+	int c, rc;
+
+	memset(&sw, 0, sizeof(sw));
+	sw.backends.n = 1;
+	sw.backends.v[0] = "segmented";
+	sw.reclaimers.n = 1;
+	sw.reclaimers.v[0] = "limbo";
+	sw.workloads.n = 1;
+	sw.workloads.v[0] = "empty";
+	sw.producers.n = sw.workers.n = 1;
+	sw.producers.v[0] = sw.workers.v[0] = 1;
+	sw.jobs = 200000;
+	sw.reps = 3;
+	sw.warmup = -1;
+	sw.watchdog_s = 120;
+	sw.pin_workers = sw.pin_producers = "none";
+	sw.cmdline = cmdline;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":", run_longopts, NULL)) != -1) {
+		switch (c) {
+		case O_BACKEND: parse_strlist("backend", optarg, &sw.backends); break;
+		case O_RECLAIM:
+			parse_strlist("reclaim", optarg, &sw.reclaimers);
+			sw.reclaim_given = true;
+			break;
+		case O_WORKLOAD: parse_strlist("workload", optarg, &sw.workloads); break;
+		case O_PRODUCERS: parse_ulist("producers", optarg, &sw.producers, 1, 1024); break;
+		case O_WORKERS: parse_ulist("workers", optarg, &sw.workers, 1, 1024); break;
+		case O_SEG_SIZE: parse_strlist("seg-size", optarg, &sw.axis[AX_SEG_SIZE]); break;
+		case O_SEG_COUNT: parse_strlist("seg-count", optarg, &sw.axis[AX_SEG_COUNT]); break;
+		case O_CAPACITY: parse_strlist("capacity", optarg, &sw.axis[AX_CAPACITY]); break;
+		case O_SEG_SUPPLY: parse_strlist("seg-supply", optarg, &sw.axis[AX_SEG_SUPPLY]); break;
+		case O_JOBS: sw.jobs = parse_num("jobs", optarg, 1, MAX_JOBS); break;
+		case O_REPS: sw.reps = (unsigned)parse_num("reps", optarg, 1, 1000); break;
+		case O_OUT:
+			if (!*optarg)
+				pb_usage_error("empty --out directory");
+			sw.out = optarg;
+			break;
+		case O_WARMUP: sw.warmup = (int64_t)parse_num("warmup", optarg, 0, MAX_JOBS); break;
+		case O_WATCHDOG:
+			sw.watchdog_s = (unsigned)parse_num("watchdog", optarg, 1, 7 * 86400);
+			break;
+		case O_WAKE: parse_ulist("wake-min-jobs", optarg, &sw.wake_min_jobs, 1, 1u << 24); break;
+		case O_FLUSH: parse_ulist("flush-us", optarg, &sw.flush_us, 1, 10000000); break;
+		case O_BATCH: parse_ulist("batch", optarg, &sw.batch, 1, 65536); break;
+		case O_PIN_W: sw.pin_workers = optarg; break;
+		case O_PIN_P: sw.pin_producers = optarg; break;
+		case O_APPEND: sw.append = true; break;
+		case O_QUIET: sw.quiet = true; break;
+		case O_BOPT: parse_setting("backend-opt", optarg, &sw.bopt); break;
+		case O_ROPT: parse_setting("reclaim-opt", optarg, &sw.ropt); break;
+		case O_WOPT: parse_setting("workload-opt", optarg, &sw.wopt); break;
+		case O_HELP: usage(stdout); return PB_EXIT_OK;
+		case ':':
+			pb_usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			pb_usage_error("unknown option '%s' for run (see 'poolbench run --help')",
+				       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		pb_usage_error("unexpected argument '%s' for run (see 'poolbench run --help')",
+			       argv[optind]);
+	if (sw.warmup > (int64_t)MAX_JOBS - (int64_t)sw.jobs)
+		pb_usage_error("value %lld is out of range for --warmup, allowed: 0 .. %llu with --jobs %llu",
+			       (long long)sw.warmup, MAX_JOBS - sw.jobs, (unsigned long long)sw.jobs);
+
+	rc = pb_topo_open(&topo);
+	if (rc) {
+		pb_log("cannot read the topology: %s", strerror(-rc));
+		return PB_EXIT_NORES;
+	}
+	/* Every value is validated here, before anything is written. */
+	npts = pb_plan(&sw, topo, &pts);
+
+	if (!sw.out)
+		sw.out = default_out();
+	rc = mkdir_p(sw.out);
+	if (rc)
+		pb_usage_error("cannot use output directory '%s': %s", sw.out, strerror(-rc));
+	csv = pb_csv_open(sw.out, sw.append);
+	pb_plan_notes();
+	rc = pb_meta_write(sw.out, &sw, topo, sw.append);
+	if (rc)
+		pb_log("warning: cannot write %s/meta.json: %s", sw.out, strerror(-rc));
+	pb_topo_close(topo);
+	if (!sw.quiet)
+		pb_log("%zu point%s x %u rep%s -> %s/results.csv", npts, npts == 1 ? "" : "s", sw.reps,
+		       sw.reps == 1 ? "" : "s", sw.out);
+	rc = pb_run_sweep(&sw, pts, npts, csv);
+	if (fclose(csv)) {
+		pb_log("error closing %s/results.csv: %s", sw.out, strerror(errno));
+		rc = PB_EXIT_FAIL;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	char *cmdline;
+	int rc;
+
+	if (argc < 2) {
+		usage(stderr);
+		return PB_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "list") || !strcmp(argv[1], "topo")) {
+		if (argc != 2)
+			pb_usage_error("'%s' takes no arguments", argv[1]);
+		return argv[1][0] == 'l' ? cmd_list() : cmd_topo();
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return PB_EXIT_OK;
+	}
+	if (strcmp(argv[1], "run"))
+		pb_usage_error("unknown command '%s', allowed: list, topo, run", argv[1]);
+	cmdline = join_cmdline(argc, argv);
+	rc = cmd_run(argc - 1, argv + 1, cmdline);
+	pb_xfree_all();
+	return rc;
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * results.csv: the column list (docs/csv.md describes each one), the header
+ * check for --append, and one row per (point, rep), flushed and fsync'ed at
+ * once so an interrupted sweep keeps every finished row.  RFC 4180 quoting
+ * for fields that contain a comma, quote or newline.  Single-threaded.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "pb.h"
+
+/* The first 16 are fixed by the schema (scripts rely on names and order). */
+static const char *const columns[] = {
+	"schema_version", "backend", "reclaim", "workload", "producers", "workers", "seg_size",
+	"seg_count", "rep", "jobs", "elapsed_ns", "ns_per_job", "jobs_per_s", "status", "lost",
+	"duplicated",
+	/* then: */
+	"capacity", "seg_supply", "batch", "wake_min_jobs", "flush_us", "warmup_jobs", "errors",
+	"allocs_per_job", "segs_allocated", "segs_reused", "segs_retired", "segs_peak",
+	"pending_end", "pending_peak", "batches", "parks", "wakes", "timer_wakes", "full_waits",
+	"peak_rss_kb", "ctx_switches", "pin_workers", "pin_producers", "cpus_workers",
+	"cpus_producers", "backend_opts", "reclaim_opts", "workload_opts", "note",
+};
+#define NCOLS PB_ARRAY_SIZE(columns)
+
+const char *pb_csv_header(void)
+{
+	static char buf[1024];
+
+	if (!buf[0]) {
+		size_t off = 0;
+
+		for (size_t i = 0; i < NCOLS; i++)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "",
+						columns[i]);
+	}
+	return buf;
+}
+
+static void sync_file(FILE *f)
+{
+	fflush(f);
+	fsync(fileno(f));
+}
+
+FILE *pb_csv_open(const char *dir, bool append)
+{
+	char path[4096], line[2048];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/results.csv", dir);
+	f = fopen(path, "r");
+	if (f) {
+		size_t n;
+
+		if (!append) {
+			fclose(f);
+			pb_usage_error("%s already exists: use --append to add rows, or another --out", path);
+		}
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+		n = strlen(line);
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		if (strcmp(line, pb_csv_header()))
+			pb_usage_error("cannot append to %s: its header differs from this poolbench's "
+				       "(schema_version %d, %zu columns); use another --out", path,
+				       PB_SCHEMA_VERSION, NCOLS);
+		f = fopen(path, "a");
+		if (!f)
+			pb_usage_error("cannot append to %s: %s", path, strerror(errno));
+		return f;
+	}
+	if (errno != ENOENT)
+		pb_usage_error("cannot read %s: %s", path, strerror(errno));
+	f = fopen(path, "wx");
+	if (!f)
+		pb_usage_error("cannot create %s: %s", path, strerror(errno));
+	fprintf(f, "%s\n", pb_csv_header());
+	sync_file(f);
+	return f;
+}
+
+void pb_opts_string(const struct pb_optvals *ov, char *buf, size_t len)
+{
+	size_t off = 0;
+	char v[64];
+
+	buf[0] = 0;
+	for (size_t i = 0; ov && i < ov->n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", i ? ";" : "", ov->defs[i].name,
+					pb_opt_format(ov, i, v, sizeof(v)));
+	if (!off)
+		snprintf(buf, len, "-");
+}
+
+static void put_field(FILE *f, const char *s, int first)
+{
+	if (!first)
+		fputc(',', f);
+	if (!s[strcspn(s, ",\"\n\r")]) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+	}
+	fputc('"', f);
+}
+
+/* Field buffers: a fixed pool of small strings, one per column. */
+struct row {
+	char v[NCOLS][512];
+	size_t n;
+};
+
+static void add(struct row *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct row *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->v[r->n++], sizeof(r->v[0]), fmt, ap);
+	va_end(ap);
+}
+
+static void add_u(struct row *r, int measured, uint64_t v)
+{
+	if (measured)
+		add(r, "%" PRIu64, v);
+	else
+		add(r, "-");
+}
+
+static void add_cpus(struct row *r, const int *cpus, unsigned n)
+{
+	char buf[512];
+
+	pb_cpus_format(cpus, n, buf, sizeof(buf));
+	for (char *p = buf; *p; p++)
+		if (*p == ',')
+			*p = ' '; /* space-separated: no quoting needed */
+	add(r, "%s", buf);
+}
+
+void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct pb_sweep *sw,
+		const struct pb_result *res)
+{
+	static struct row r; /* large: keep it off the stack */
+	int m = res->status == RS_OK || res->status == RS_INVALID;
+	double nsj = (double)res->elapsed_ns / (double)pt->jobs;
+	char opts[512];
+
+	r.n = 0;
+	add(&r, "%d", PB_SCHEMA_VERSION);
+	add(&r, "%s", pt->q->name);
+	add(&r, "%s", pt->rc ? pt->rc->name : "-");
+	add(&r, "%s", pt->wl->name);
+	add(&r, "%u", pt->producers);
+	add(&r, "%u", pt->workers);
+	add(&r, "%s", pt->axis[AX_SEG_SIZE]);
+	add(&r, "%s", pt->axis[AX_SEG_COUNT]);
+	add(&r, "%u", rep);
+	add(&r, "%" PRIu64, pt->jobs);
+	add_u(&r, m, res->elapsed_ns);
+	if (m) {
+		add(&r, "%.3f", nsj);
+		add(&r, "%.0f", nsj > 0 ? 1e9 / nsj : 0.0);
+	} else {
+		add(&r, "-");
+		add(&r, "-");
+	}
+	add(&r, "%s", pb_rstatus_name((enum pb_rstatus)res->status));
+	add_u(&r, m, res->lost);
+	add_u(&r, m, res->duplicated);
+
+	add(&r, "%s", pt->axis[AX_CAPACITY]);
+	add(&r, "%s", pt->axis[AX_SEG_SUPPLY]);
+	add(&r, "%u", pt->batch);
+	add(&r, "%u", pt->wake_min_jobs);
+	add(&r, "%" PRIu64, pt->flush_us);
+	add(&r, "%" PRIu64, pt->warmup);
+	add_u(&r, m, res->errors);
+	if (m)
+		add(&r, "%.6f", (double)res->allocs / (double)pt->jobs);
+	else
+		add(&r, "-");
+	add_u(&r, m, res->segs_allocated);
+	add_u(&r, m, res->segs_reused);
+	add_u(&r, m, res->segs_retired);
+	add_u(&r, m, res->segs_peak);
+	add_u(&r, m && pt->rc, res->pending_end);
+	add_u(&r, m && pt->rc, res->pending_peak);
+	add_u(&r, m, res->batches);
+	add_u(&r, m, res->parks);
+	add_u(&r, m, res->wakes);
+	add_u(&r, m, res->timer_wakes);
+	add_u(&r, m, res->full);
+	add_u(&r, m, res->peak_rss_kb);
+	add_u(&r, m, res->ctx_switches);
+	add(&r, "%s", sw->pin_workers);
+	add(&r, "%s", sw->pin_producers);
+	add_cpus(&r, pt->cpus_workers, pt->workers);
+	add_cpus(&r, pt->cpus_producers, pt->producers);
+	pb_opts_string(&pt->qopts, opts, sizeof(opts));
+	add(&r, "%s", opts);
+	if (pt->rc)
+		pb_opts_string(&pt->rcopts, opts, sizeof(opts));
+	else
+		strcpy(opts, "-");
+	add(&r, "%s", opts);
+	pb_opts_string(&pt->wlopts, opts, sizeof(opts));
+	add(&r, "%s", opts);
+	add(&r, "%s", res->note[0] ? res->note : "-");
+
+	if (r.n != NCOLS) {
+		pb_log("internal error: row has %zu fields, header %zu", r.n, NCOLS);
+		abort();
+	}
+	for (size_t i = 0; i < r.n; i++)
+		put_field(f, r.v[i], i == 0);
+	fputc('\n', f);
+	sync_file(f);
+}
