@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The whole test suite, in four build configurations:
+#   build-test   debugoptimized                         all suites
+#   build-asan   ASan + UBSan                            all suites
+#   build-tsan   TSan                                    unit, conformance, torture
+#   build-delay  delay injection (random yields)         conformance, torture
+# Results are counted from each build's meson-logs/testlog.json; the last
+# line is "N passed, N failed[, N skipped]".  Exit status 1 if anything failed.
+# Options: PB_TEST_CONFIGS="test asan" runs a subset.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+scripts/setup.sh || { echo "test.sh: setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+# name | meson options | suites ("" = all)
+CONFIGS=(
+	"test|-Dbuildtype=debugoptimized|"
+	"asan|-Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Djemalloc=disabled|"
+	"tsan|-Dbuildtype=debugoptimized -Db_sanitize=thread -Djemalloc=disabled|unit conformance torture"
+	"delay|-Dbuildtype=debugoptimized -Ddelay_inject=true|conformance torture"
+)
+SELECT=${PB_TEST_CONFIGS:-test asan tsan delay}
+
+total_pass=0 total_fail=0 total_skip=0
+summary=()
+t_all=$(date +%s)
+
+# Count one testlog.json: prints "pass fail skip" then one failing name per line.
+count_log() {
+	"$PY" - "$1" <<'PYEOF'
+import json, sys
+p = f = s = 0
+bad = []
+with open(sys.argv[1]) as fh:
+    for line in fh:
+        line = line.strip()
+        if not line:
+            continue
+        t = json.loads(line)
+        r = t.get("result", "")
+        if r in ("OK", "EXPECTEDFAIL"):
+            p += 1
+        elif r == "SKIP":
+            s += 1
+        else:
+            f += 1
+            bad.append("%s (%s)" % (t.get("name", "?"), r))
+print(p, f, s)
+for b in bad:
+    print(b)
+PYEOF
+}
+
+for entry in "${CONFIGS[@]}"; do
+	IFS='|' read -r name opts suites <<<"$entry"
+	case " $SELECT " in *" $name "*) ;; *) continue ;; esac
+	dir="build-$name"
+	t0=$(date +%s)
+	echo
+	echo "=== $dir: $opts ${suites:+(suites: $suites)}"
+	# shellcheck disable=SC2086
+	if [ -f "$dir/meson-private/coredata.dat" ]; then
+		meson setup --reconfigure "$dir" $opts >"$ROOT/.test-$name-setup.log" 2>&1
+	else
+		meson setup "$dir" $opts >"$ROOT/.test-$name-setup.log" 2>&1
+	fi
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		mv "$ROOT/.test-$name-setup.log" "$dir/meson-logs/setup-output.txt"
+		ninja -C "$dir" >"$dir/meson-logs/build-output.txt" 2>&1
+		rc=$?
+		[ $rc -ne 0 ] && tail -n 40 "$dir/meson-logs/build-output.txt"
+	else
+		cat "$ROOT/.test-$name-setup.log"
+		rm -f "$ROOT/.test-$name-setup.log"
+	fi
+	if [ $rc -ne 0 ]; then
+		echo "$dir: configure/build FAILED"
+		total_fail=$((total_fail + 1))
+		summary+=("$dir: build FAILED ($(($(date +%s) - t0)) s)")
+		continue
+	fi
+
+	# Only the suites this build defines (meson test --suite X with no X
+	# runs nothing and would leave an old testlog.json behind).
+	have=$(meson introspect --tests "$dir" | "$PY" -c '
+import json, sys
+print(" ".join(sorted({s.split(":")[-1] for t in json.load(sys.stdin) for s in t["suite"]})))')
+	args=()
+	if [ -n "$suites" ]; then
+		for s in $suites; do
+			case " $have " in *" $s "*) args+=(--suite "$s") ;; esac
+		done
+		if [ ${#args[@]} -eq 0 ]; then
+			summary+=("$dir: no tests in suites: $suites")
+			continue
+		fi
+	fi
+	mult=1
+	[ "$name" != test ] && mult=3
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --no-rebuild --print-errorlogs --timeout-multiplier "$mult" "${args[@]}"
+	dt=$(($(date +%s) - t0))
+	if [ ! -s "$dir/meson-logs/testlog.json" ]; then
+		echo "$dir: meson test wrote no testlog.json"
+		total_fail=$((total_fail + 1))
+		summary+=("$dir: no test results (${dt} s)")
+		continue
+	fi
+	mapfile -t res < <(count_log "$dir/meson-logs/testlog.json")
+	read -r p f s <<<"${res[0]}"
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	total_skip=$((total_skip + s))
+	summary+=("$dir: $p passed, $f failed, $s skipped (${dt} s, build + tests)")
+	for ((i = 1; i < ${#res[@]}; i++)); do
+		summary+=("    FAILED: ${res[i]}")
+	done
+done
+
+echo
+echo "=== summary ($(($(date +%s) - t_all)) s in all)"
+for l in "${summary[@]}"; do
+	echo "$l"
+done
+line="$total_pass passed, $total_fail failed"
+[ "$total_skip" -gt 0 ] && line="$line, $total_skip skipped"
+echo "$line"
+[ "$total_fail" -eq 0 ]

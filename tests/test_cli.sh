@@ -1,0 +1,293 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# CLI tests of the poolbench program (meson suite 'cli'): bad input is refused
+# with exit 2, one line naming the value and no results file; "list" is the
+# registry; a small run over every backend and reclaimer writes a valid CSV
+# and meta.json; the watchdog records crash/stall rows and the sweep goes on;
+# --append refuses a mismatching header.  Prints TAP.
+# usage: tests/test_cli.sh path/to/poolbench
+set -u
+
+PB=${1:?usage: test_cli.sh path/to/poolbench}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+T=$(mktemp -d "${TMPDIR:-/tmp}/pb-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+unset PB_FAULT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+fail() {
+	n=$((n + 1)); failed=$((failed + 1))
+	echo "not ok $n - $1"
+	shift
+	for l in "$@"; do echo "# $l"; done
+}
+
+# ---- the registry, as "list" prints it --------------------------------------
+"$PB" list >"$T/list" 2>"$T/list.err"
+rc=$?
+section_names() { # names of the entries of one section of the list output
+	awk -v s="$1:" '/^[a-z]+:$/ {in_s = ($0 == s); next} in_s && /^  [^ ]/ {print $1}' "$T/list"
+}
+BACKENDS=$(section_names backends)
+RECLAIMERS=$(section_names reclaimers)
+WORKLOADS=$(section_names workloads)
+if [ $rc -eq 0 ] && [ -n "$BACKENDS" ] && [ -n "$WORKLOADS" ]; then
+	ok "list exits 0 and has backends and workloads"
+else
+	fail "list exits 0 and has backends and workloads" "rc=$rc" "$(cat "$T/list.err")"
+fi
+missing=""
+for name in segmented mutex ckring; do
+	echo "$BACKENDS" | grep -qx "$name" || missing="$missing backend:$name"
+done
+for name in limbo hp; do
+	echo "$RECLAIMERS" | grep -qx "$name" || missing="$missing reclaimer:$name"
+done
+for name in empty sha256 cpu; do
+	echo "$WORKLOADS" | grep -qx "$name" || missing="$missing workload:$name"
+done
+if [ -z "$missing" ]; then ok "list names the known plug-ins"; else fail "list names the known plug-ins" "missing:$missing"; fi
+# Every entry is followed (before the next entry) by an "options:" line.
+bad=$(awk '/^  [^ ]/ {if (name != "" && !seen) print name; name = $1; seen = 0; next}
+	   /^    options:/ {seen = 1}
+	   END {if (name != "" && !seen) print name}' "$T/list")
+if [ -z "$bad" ]; then ok "every plug-in in list has its options printed"; else fail "every plug-in in list has its options printed" "no options line: $bad"; fi
+# Options shown for a plug-in that declares them (ckring: capacity).
+if awk '/^  ckring /{f=1; next} /^  [^ ]/{f=0} f && /^      capacity / {found=1} END {exit !found}' "$T/list"; then
+	ok "list prints ckring's capacity option"
+else
+	fail "list prints ckring's capacity option"
+fi
+
+"$PB" topo >"$T/topo" 2>&1
+if [ $? -eq 0 ] && grep -q '^topology: ' "$T/topo" && grep -q 'compact' "$T/topo" && grep -q 'scatter' "$T/topo"; then
+	ok "topo prints the topology and the policies"
+else
+	fail "topo prints the topology and the policies" "$(head -5 "$T/topo")"
+fi
+NPUS=$(sed -n 's/^topology: .* \([0-9][0-9]*\) PUs\{0,1\}$/\1/p' "$T/topo")
+[ -n "$NPUS" ] || NPUS=$(nproc)
+
+# ---- bad input: exit 2, one stderr line naming the value, no results.csv ----
+case_no=0
+bad_input() { # description, expected text in the message, run arguments...
+	local desc=$1 want=$2 out rc lines
+	shift 2
+	case_no=$((case_no + 1))
+	out="$T/bad$case_no"
+	# A later --backend overrides this one (the default backend may not be built).
+	"$PB" run --quiet --backend "$first_backend" --jobs 100 --reps 1 --out "$out" "$@" \
+		>"$T/bad.out" 2>"$T/bad.err"
+	rc=$?
+	lines=$(wc -l <"$T/bad.err")
+	if [ $rc -ne 2 ]; then
+		fail "$desc: exit 2" "rc=$rc" "args: $*" "$(head -3 "$T/bad.err")"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$desc: one line on stderr" "got $lines lines:" "$(head -5 "$T/bad.err")"
+	elif ! grep -qF -- "$want" "$T/bad.err"; then
+		fail "$desc: message names '$want'" "$(cat "$T/bad.err")"
+	elif [ -e "$out/results.csv" ] || [ -e "$out/meta.json" ]; then
+		fail "$desc: no results file created" "$(ls "$out")"
+	else
+		ok "$desc (exit 2: $(cat "$T/bad.err"))"
+	fi
+}
+
+first_backend=$(echo "$BACKENDS" | head -1)
+first_workload=$(echo "$WORKLOADS" | head -1)
+# A one-letter typo (last letter doubled) must be refused with the suggestion.
+bad_input "unknown backend with suggestion" "did you mean '$first_backend'" --backend "${first_backend}${first_backend: -1}"
+bad_input "unknown backend names the value" "'nosuchqueue'" --backend nosuchqueue
+bad_input "unknown workload" "'${first_workload}${first_workload: -1}'" --workload "${first_workload}${first_workload: -1}"
+rc_backend=$(awk '/^  [^ ]/{b=$1} /^reclaimers:/{exit} /flags:.*reclaim/{print b; exit}' "$T/list")
+bad_input "unknown reclaimer" "'nosuchscheme'" --backend "${rc_backend:-$first_backend}" --reclaim nosuchscheme
+seg_backend=$(awk '/^  [^ ]/{b=$1} /^reclaimers:/{exit} /^      seg-size /{print b; exit}' "$T/list")
+if [ -n "$seg_backend" ]; then
+	bad_input "--seg-size 0 out of range" "value 0" --backend "$seg_backend" --seg-size 0
+	bad_input "--seg-size 0 refused in a mixed backend list" "value 0" --backend "ckring,$seg_backend" --seg-size 0
+else
+	fail "a backend with a seg-size option exists" "no backend declares seg-size in 'poolbench list'"
+fi
+bad_input "--capacity 3 for ckring" "value 3" --backend ckring --capacity 3
+bad_input "--capacity 6 for ckring (not a power of two)" "value 6" --backend ckring --capacity 6
+bad_input "bad list syntax (empty item)" "'1,,2'" --workers 1,,2
+bad_input "bad list syntax (trailing comma)" "'1,'" --producers 1,
+bad_input "bad list item" "'two'" --workers 1,two
+bad_input "duplicate list item" "'1,1'" --workers 1,1
+bad_input "unwritable --out" "/proc/x" --backend ckring --out /proc/x
+bad_input "bad --reps 0" "value 0" --reps 0
+bad_input "bad --reps x" "'x'" --reps x
+bad_input "bad --jobs -5" "'-5'" --jobs -5
+bad_input "unknown option" "--frobnicate" --frobnicate
+bad_input "bad pin policy" "'sideways'" --pin-workers sideways
+bad_input "pin list with a CPU that does not exist" "CPU 4096" --pin-workers 0,4096
+bad_input "unknown --backend-opt name" "'capacty'" --backend ckring --backend-opt capacty=8
+bad_input "bad --backend-opt value" "value 5" --backend ckring --backend-opt capacity=5
+bad_input "unknown --workload-opt name" "'nosuch'" --workload-opt nosuch=1
+
+# ---- a small valid run over every backend and reclaimer ------------------------
+check_csv() { # dir, expected minimum rows -> prints problems, exits non-zero on any
+	"$PY" - "$1" "$2" <<'EOF'
+import csv, json, sys
+d, want = sys.argv[1], int(sys.argv[2])
+req = ["schema_version", "backend", "reclaim", "workload", "producers", "workers", "seg_size",
+       "seg_count", "rep", "jobs", "elapsed_ns", "ns_per_job", "jobs_per_s", "status", "lost",
+       "duplicated"]
+more = ["capacity", "seg_supply", "batch", "wake_min_jobs", "flush_us", "warmup_jobs", "errors",
+        "allocs_per_job", "segs_allocated", "segs_reused", "segs_retired", "pending_end",
+        "pending_peak", "batches", "parks", "wakes", "peak_rss_kb", "ctx_switches",
+        "pin_workers", "pin_producers", "cpus_workers", "cpus_producers", "note"]
+bad = []
+with open(d + "/results.csv", newline="") as f:
+    rows = list(csv.reader(f))
+hdr = rows[0]
+if hdr[:len(req)] != req:
+    bad.append("header does not start with the required columns: %s" % hdr[:len(req)])
+for c in more:
+    if c not in hdr:
+        bad.append("column %s missing" % c)
+body = [dict(zip(hdr, r)) for r in rows[1:]]
+for r, raw in zip(body, rows[1:]):
+    if len(raw) != len(hdr):
+        bad.append("row with %d fields, header %d" % (len(raw), len(hdr)))
+    if r["schema_version"] != "1":
+        bad.append("schema_version %s" % r["schema_version"])
+    if r["status"] == "skip":
+        continue
+    if r["status"] != "ok" or r["lost"] != "0" or r["duplicated"] != "0" or r["errors"] != "0":
+        bad.append("row not ok: %s" % ",".join(raw))
+    if float(r["ns_per_job"]) <= 0 or int(r["elapsed_ns"]) <= 0:
+        bad.append("no timing: %s" % ",".join(raw))
+if len(body) < want:
+    bad.append("%d rows, expected at least %d" % (len(body), want))
+m = json.load(open(d + "/meta.json"))
+for k in ["schema_version", "date", "host", "cpu_model", "nproc", "topology", "kernel",
+          "compiler", "build", "libraries", "runs"]:
+    if k not in m:
+        bad.append("meta.json lacks %s" % k)
+if not m.get("runs") or "command" not in m["runs"][-1]:
+    bad.append("meta.json lacks the command line")
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+EOF
+}
+
+blist=$(echo $BACKENDS | tr ' ' ',')
+rlist=$(echo $RECLAIMERS | tr ' ' ',')
+nb=$(echo $BACKENDS | wc -w)
+# Reclaimer-taking backends only run with reclaimers they accept; pass all.
+rc_args=()
+[ -n "$rc_backend" ] && rc_args=(--reclaim "$rlist")
+"$PB" run --backend "$blist" "${rc_args[@]}" --jobs 2000 --reps 2 --workers 1,2 \
+	--watchdog 60 --out "$T/run" >"$T/run.out" 2>"$T/run.err"
+rc=$?
+if [ $rc -eq 0 ]; then ok "small run over every backend exits 0"; else fail "small run over every backend exits 0" "rc=$rc" "$(tail -5 "$T/run.err")"; fi
+if probs=$(check_csv "$T/run" $((nb * 2 * 2))); then
+	ok "CSV: required columns, status ok, lost=0 duplicated=0 on every row; meta.json parses"
+else
+	fail "CSV: required columns, status ok, lost=0 duplicated=0 on every row; meta.json parses" "$probs"
+fi
+if grep -q '^\[1/' "$T/run.err" && grep -q 'ns/job' "$T/run.out"; then
+	ok "progress lines on stderr and a summary table on stdout"
+else
+	fail "progress lines on stderr and a summary table on stdout"
+fi
+# Each backend shows up in the CSV.
+missing=""
+for b in $BACKENDS; do
+	cut -d, -f2 "$T/run/results.csv" | grep -qx "$b" || missing="$missing $b"
+done
+if [ -z "$missing" ]; then ok "every backend has rows"; else fail "every backend has rows" "missing:$missing"; fi
+
+# An axis that no selected backend has collapses to "-" with a note; the run goes on.
+"$PB" run --backend ckring --seg-size 64 --jobs 1000 --reps 1 --quiet --out "$T/collapse" \
+	>/dev/null 2>"$T/collapse.err"
+rc=$?
+seg=$(cut -d, -f7 "$T/collapse/results.csv" 2>/dev/null | tail -n +2 | tr '\n' ' ')
+if [ $rc -eq 0 ] && [ "$seg" = "- " ] && grep -q 'no selected backend has option seg-size' "$T/collapse.err"; then
+	ok "--seg-size for a backend without it: one row with seg_size '-', and a note"
+else
+	fail "--seg-size for a backend without it: one row with seg_size '-', and a note" "rc=$rc seg='$seg'" "$(cat "$T/collapse.err")"
+fi
+
+# ---- --append ----------------------------------------------------------------
+rows_before=$(wc -l <"$T/run/results.csv")
+"$PB" run --backend ckring --jobs 1000 --reps 1 --quiet --append --out "$T/run" >/dev/null 2>"$T/app.err"
+rc=$?
+rows_after=$(wc -l <"$T/run/results.csv")
+nruns=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["runs"]))' "$T/run/meta.json" 2>&1)
+if [ $rc -eq 0 ] && [ "$rows_after" -eq $((rows_before + 1)) ] && [ "$nruns" = 2 ]; then
+	ok "--append adds rows to a matching CSV and a run to meta.json"
+else
+	fail "--append adds rows to a matching CSV and a run to meta.json" "rc=$rc rows $rows_before -> $rows_after runs=$nruns" "$(cat "$T/app.err")"
+fi
+"$PB" run --backend ckring --jobs 1000 --reps 1 --quiet --out "$T/run" >/dev/null 2>"$T/app.err"
+rc=$?
+if [ $rc -eq 2 ] && [ "$(wc -l <"$T/run/results.csv")" -eq "$rows_after" ]; then
+	ok "an existing results.csv without --append is refused"
+else
+	fail "an existing results.csv without --append is refused" "rc=$rc" "$(cat "$T/app.err")"
+fi
+mkdir -p "$T/other"
+printf 'schema_version,backend,something_else\n1,x,y\n' >"$T/other/results.csv"
+cp "$T/other/results.csv" "$T/other.orig"
+"$PB" run --backend ckring --jobs 1000 --reps 1 --quiet --append --out "$T/other" >/dev/null 2>"$T/app.err"
+rc=$?
+if [ $rc -eq 2 ] && cmp -s "$T/other/results.csv" "$T/other.orig" && grep -q 'header' "$T/app.err" &&
+   [ "$(wc -l <"$T/app.err")" -eq 1 ]; then
+	ok "--append to a CSV with another header is refused, file unchanged"
+else
+	fail "--append to a CSV with another header is refused, file unchanged" "rc=$rc" "$(cat "$T/app.err")"
+fi
+
+# ---- watchdog: injected crash and stall are recorded, the sweep goes on ------
+PB_FAULT=crash@2,stall@3 "$PB" run --backend ckring --jobs 2000 --reps 4 --watchdog 2 \
+	--out "$T/fault" >"$T/fault.out" 2>"$T/fault.err"
+rc=$?
+statuses=$(cut -d, -f14 "$T/fault/results.csv" | tail -n +2 | tr '\n' ' ')
+if [ $rc -eq 1 ] && [ "$statuses" = "ok crash stall ok " ]; then
+	ok "watchdog: rows ok crash stall ok, exit 1"
+else
+	fail "watchdog: rows ok crash stall ok, exit 1" "rc=$rc statuses='$statuses'" "$(tail -4 "$T/fault.err")"
+fi
+if grep -q ',crash,.*SIGSEGV' "$T/fault/results.csv" && grep -q ',stall,.*watchdog' "$T/fault/results.csv"; then
+	ok "crash row names the signal, stall row says watchdog"
+else
+	fail "crash row names the signal, stall row says watchdog" "$(cat "$T/fault/results.csv")"
+fi
+
+# ---- validation: a lost, a duplicated and a failed job each make a row invalid ---
+PB_FAULT=lose@1,dup@2,err@3 "$PB" run --backend "$first_backend" --jobs 2000 --reps 4 \
+	--out "$T/valid" >/dev/null 2>"$T/valid.err"
+rc=$?
+got=$(cut -d, -f14-16,23 "$T/valid/results.csv" | tail -n +2 | tr '\n' ' ')
+want="invalid,1,0,0 invalid,0,1,0 invalid,0,0,1 ok,0,0,0 "
+if [ $rc -eq 1 ] && [ "$got" = "$want" ]; then
+	ok "validation: lost, duplicated and failed jobs give invalid rows, exit 1"
+else
+	fail "validation: lost, duplicated and failed jobs give invalid rows, exit 1" "rc=$rc" "got:  $got" "want: $want"
+fi
+
+# ---- pinning: more threads than PUs wraps around and says so -------------------
+w=$((NPUS + 1))
+"$PB" run --backend ckring --jobs 2000 --reps 1 --workers $w --pin-workers compact \
+	--out "$T/pin" >/dev/null 2>"$T/pin.err"
+rc=$?
+cpus=$("$PY" -c 'import csv,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(r[0]["cpus_workers"], r[0]["status"])' "$T/pin/results.csv" 2>&1)
+ncpus=$(echo "$cpus" | awk '{print NF - 1}')
+if [ $rc -eq 0 ] && grep -q 'wraps around' "$T/pin.err" && [ "$ncpus" -eq $w ] && echo "$cpus" | grep -q ' ok$'; then
+	ok "pin compact with $w workers on $NPUS PUs: wraps, says so, cpus_workers='${cpus% ok}'"
+else
+	fail "pin compact with $w workers on $NPUS PUs: wraps and says so" "rc=$rc cpus='$cpus'" "$(cat "$T/pin.err")"
+fi
+
+echo "1..$n"
+if [ $failed -ne 0 ]; then
+	echo "# $failed of $n checks failed" >&2
+	exit 1
+fi
+exit 0
