@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,23 @@
 #include "pb.h"
 #include "queue.h"
 #include "reclaim.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SEG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SEG_ASAN 1
+#endif
+#endif
+#ifdef SEG_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* Debug, sanitizer and delay-inject builds check the DEAD magic of every
+ * segment they protect; release builds (NDEBUG) do not pay for it. */
+#if !defined(NDEBUG) || defined(SEG_ASAN) || defined(PB_DELAY_INJECT)
+#define SEG_CHECKS 1
+#endif
 
 /*
  * Correctness argument
@@ -35,12 +53,13 @@
  *      reserve field only grows, by one, in a CAS on W that also checks that
  *      W is not CLOSED; the CAS reserving the last slot sets FULL|CLOSED.
  *  I2  ready[i] == gen  <=>  slot i of the current incarnation is published.
- *      Stamps are never cleared: a reused segment bumps gen (skipping 0, the
- *      stamp of a fresh segment), so every old stamp differs from the new
- *      gen.  A stale stamp could only match after 2^32-1 reuses of one
- *      segment with slot i never written in between; slots below count are
- *      written in every incarnation, so that needs a segment closed short by
- *      close() 2^32 times: not a practical concern.
+ *      Nothing is cleared on the reuse path: every segment reaches the pool
+ *      through store_put_locked(), which poisons every stamp (SEG_POISON32,
+ *      see Poisoning below), and a fresh segment's stamps are 0; a new
+ *      incarnation's gen is never 0 or SEG_POISON32 (the bump skips both).
+ *      So a stamp equals gen only if it was written in this incarnation:
+ *      exact, with no wrap-around caveat (before poisoning, old stamps kept
+ *      old gens and a match needed 2^32-1 reuses).
  *  I3  0 <= chead <= count(W), and every slot below chead was published
  *      when it was claimed: a consumer advances chead from h to e only over a
  *      contiguous run of slots it saw ready (acquire), by one CAS; a failed
@@ -93,6 +112,22 @@
  * mutex and every segment after it are unretired (I5), so the walk follows
  * the live chain to its end without protection.
  *
+ * Poisoning (for the torture tests; cheap enough to stay on).  When the
+ * reclaimer hands a segment back (free function) and it goes to the free
+ * pool or, under a type-stable scheme, to the grave, every field a stale
+ * reader could use is overwritten: word (reads as CLOSED, not FULL), gen and
+ * every stamp (SEG_POISON32, so a stale consumer "sees" every slot ready and
+ * copies out poisoned jobs, which a validating test notices), chead (0, so
+ * that stale claim stays inside the segment), base, next, the jobs (0x6b
+ * bytes) and the magic (SEG_DEAD).  The reclaimer's node is never touched,
+ * nor the pool link.  Debug/sanitizer/delay builds check the magic right after
+ * every protect (SEG_CHECK); under AddressSanitizer a pooled segment is also
+ * made unaddressable (ASAN_POISON_MEMORY_REGION) unless the reclaimer is
+ * PB_RC_TYPE_STABLE (limbo legitimately increments the count in the node of
+ * a pooled segment through a stale pointer before it re-validates).  A
+ * segment freed past the pool cap is just freed: ASan sees use-after-free.
+ * store_get() unpoisons and re-initialises (seg_reset).
+ *
  * Memory orders are chosen per access below; head/tail CAS and protect are
  * seq_cst because a reference-count scheme (limbo) validates with the
  * Dekker pattern "increment; re-load source" against "unlink; check count".
@@ -110,15 +145,24 @@
 
 #define SEG_SENTINEL ((struct seg *)(uintptr_t)1) /* end of a closed chain */
 
+#define SEG_LIVE        0x5e6a11feu /* magic of a segment in circulation */
+#define SEG_DEAD        0xdead5e6du /* magic of a pooled (or parked) segment */
+#define SEG_POISON_BYTE 0x6b
+#define SEG_POISON32    0x6b6b6b6bu
+#define SEG_POISON64    0x6b6b6b6b6b6b6b6bull
+
 struct seg {
 	struct pb_smr_node smr; /* first: owned by the reclaimer */
 	_Atomic uint64_t word PB_ALIGNED;   /* producers' line */
 	_Atomic uint32_t chead PB_ALIGNED;  /* consumers' line */
 	/* Read-mostly line: written once per incarnation. */
 	_Atomic uint32_t gen PB_ALIGNED;
+	_Atomic uint32_t magic; /* SEG_LIVE, or SEG_DEAD while pooled */
 	_Atomic uint64_t base;
 	struct seg *_Atomic next;
-	struct seg *pool_next; /* free-pool link, under store.mu */
+	/* Pool-only pair, under store.mu; never poisoned (see Poisoning). */
+	struct seg *pool_next; /* free-pool link */
+	uint32_t pool_gen;     /* gen of the last incarnation, kept while poisoned */
 	_Atomic uint32_t *ready;
 	struct pb_job *jobs;
 };
@@ -206,7 +250,9 @@ static struct seg *seg_alloc(struct store *st)
 	s->jobs = (struct pb_job *)((char *)s + jobs_off);
 	memset((void *)s->ready, 0, (size_t)st->size * sizeof(uint32_t));
 	atomic_init(&s->gen, 1);
+	atomic_init(&s->magic, SEG_LIVE);
 	atomic_init(&s->word, W_PACK(0, 0, 1));
+	s->pool_gen = 1;
 	return s;
 }
 
@@ -219,16 +265,64 @@ static size_t seg_bytes_for(uint32_t size)
 	return (b + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
 }
 
-/* New incarnation.  Caller holds st->mu (see I6 and the close walk). The
- * stores are relaxed: the segment is published later by the release CAS
- * that links it. */
-static void seg_reset(struct seg *s)
-{
-	uint32_t g = atomic_load_explicit(&s->gen, memory_order_relaxed) + 1;
+/* The pool-only pair, which stays addressable while a segment is poisoned. */
+#define SEG_POOL_OFF offsetof(struct seg, pool_next)
+#define SEG_POOL_LEN (offsetof(struct seg, pool_gen) + sizeof(uint32_t) - SEG_POOL_OFF)
 
-	if (g == 0)
-		g = 1;
+/*
+ * The segment leaves circulation (pool or grave): poison it (see Poisoning
+ * in the correctness argument).  Caller holds st->mu.  Relaxed stores: no
+ * thread may read s now (the reclaimer said so); one that does anyway is the
+ * bug this is here to expose, and the reuse is published by the link CAS.
+ */
+static void seg_poison(const struct store *st, struct seg *s)
+{
+	s->pool_gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
+	atomic_store_explicit(&s->magic, SEG_DEAD, memory_order_relaxed);
+	atomic_store_explicit(&s->word, SEG_POISON64, memory_order_relaxed);
+	atomic_store_explicit(&s->gen, SEG_POISON32, memory_order_relaxed);
+	atomic_store_explicit(&s->chead, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->base, SEG_POISON64, memory_order_relaxed);
+	atomic_store_explicit(&s->next, (struct seg *)(uintptr_t)SEG_POISON64, memory_order_relaxed);
+	for (uint32_t i = 0; i < st->size; i++)
+		atomic_store_explicit(&s->ready[i], SEG_POISON32, memory_order_relaxed);
+	memset(s->jobs, SEG_POISON_BYTE, (size_t)st->size * sizeof(*s->jobs));
+#ifdef SEG_ASAN
+	if (!st->type_stable) {
+		ASAN_POISON_MEMORY_REGION(s, st->seg_bytes);
+		ASAN_UNPOISON_MEMORY_REGION((char *)s + SEG_POOL_OFF, SEG_POOL_LEN);
+	}
+#endif
+}
+
+/* free() a segment that may sit poisoned in the pool. */
+static void seg_free_mem(const struct store *st, struct seg *s)
+{
+#ifdef SEG_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(s, st->seg_bytes);
+#else
+	(void)st;
+#endif
+	free(s);
+}
+
+/* New incarnation of a pooled segment.  Caller holds st->mu (see I6 and the
+ * close walk).  The stores are relaxed: the segment is published later by
+ * the release CAS that links it.  Stamps and jobs keep their poison (I2). */
+static void seg_reset(const struct store *st, struct seg *s)
+{
+	uint32_t g;
+
+#ifdef SEG_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(s, st->seg_bytes);
+#else
+	(void)st;
+#endif
+	g = s->pool_gen + 1;
+	while (g == 0 || g == SEG_POISON32)
+		g++;
 	atomic_store_explicit(&s->gen, g, memory_order_relaxed);
+	atomic_store_explicit(&s->magic, SEG_LIVE, memory_order_relaxed);
 	atomic_store_explicit(&s->word, W_PACK(0, 0, g), memory_order_relaxed);
 	atomic_store_explicit(&s->chead, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
@@ -255,7 +349,7 @@ static struct seg *store_get(struct store *st, bool may_alloc)
 		st->free = s->pool_next;
 		st->nfree--;
 		st->reused++;
-		seg_reset(s);
+		seg_reset(st, s);
 		pthread_mutex_unlock(&st->mu);
 		return s;
 	}
@@ -275,10 +369,12 @@ static struct seg *store_get(struct store *st, bool may_alloc)
 static void store_put_locked(struct store *st, struct seg *s)
 {
 	if (st->cap == 0 || st->nfree < st->cap) {
+		seg_poison(st, s);
 		s->pool_next = st->free;
 		st->free = s;
 		st->nfree++;
 	} else if (st->type_stable) {
+		seg_poison(st, s);
 		s->pool_next = st->grave;
 		st->grave = s;
 	} else {
@@ -293,11 +389,11 @@ static void store_free_all(struct store *st)
 
 	for (s = st->free; s; s = n) {
 		n = s->pool_next;
-		free(s);
+		seg_free_mem(st, s);
 	}
 	for (s = st->grave; s; s = n) {
 		n = s->pool_next;
-		free(s);
+		seg_free_mem(st, s);
 	}
 	st->free = st->grave = NULL;
 }
@@ -332,6 +428,70 @@ static void segmented_seg_free(struct pb_smr_node *node, void *ctx)
 	pthread_mutex_unlock(&st->mu);
 	if (last)
 		store_destroy(st);
+}
+
+/* ---- checks and torture points ---------------------------------------------- */
+
+#ifdef SEG_CHECKS
+/*
+ * A protected segment must be in circulation.  DEAD means the reclaimer let
+ * it go back to the pool while this thread could still reach it: fatal under
+ * a proven scheme; under limbo (not proven) it is reported once per process and
+ * the pop goes on, so a test can see what a stale reader gets.  Relaxed: the
+ * magic was written before s was published (acquire in protect).
+ */
+static void seg_check(struct pb_queue *q, struct seg *s, const char *where)
+{
+	static atomic_int reported;
+
+	if (PB_LIKELY(atomic_load_explicit(&s->magic, memory_order_relaxed) == SEG_LIVE))
+		return;
+	if (q->rc.ops->flags & PB_RC_PROVEN) {
+		pb_log("segmented: %s: protected segment %p is not live (magic %#x) under "
+		       "reclaimer %s: reclaimed while held", where, (void *)s,
+		       atomic_load_explicit(&s->magic, memory_order_relaxed), q->rc.ops->name);
+		abort();
+	}
+	/* relaxed: only limits the messages */
+	if (!atomic_exchange_explicit(&reported, 1, memory_order_relaxed))
+		pb_log("segmented: %s: protected segment %p is DEAD under reclaimer %s "
+		       "(stale reference; reported once)", where, (void *)s, q->rc.ops->name);
+}
+#define SEG_CHECK(q, s, where) seg_check((q), (s), (where))
+#else
+#define SEG_CHECK(q, s, where) ((void)0)
+#endif
+
+static unsigned seg_probe_flags(struct seg *s)
+{
+	/* relaxed: a report of what is there now, nothing is ordered by it */
+	uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+	unsigned f = 0;
+
+	if (atomic_load_explicit(&s->magic, memory_order_relaxed) != SEG_LIVE)
+		f |= PB_TORTURE_DEAD;
+	else if (W_STATE(w) & ST_DETACHED)
+		f |= PB_TORTURE_DETACHED;
+	return f;
+}
+
+/*
+ * Torture point "segmented.pop.protected" (pb.h): the consumer holds the head
+ * segment s protected and has read its gen and chead.  The test's hook may
+ * stall here; then s is re-read and reported as "...resumed".  Only reached
+ * when pb_torture_enabled is set (one relaxed load per pop_batch).
+ */
+__attribute__((noinline, cold)) static void seg_torture_point(struct seg *s, uint32_t gen)
+{
+	struct pb_torture_probe p = {"segmented.pop.protected", s, gen, seg_probe_flags(s)};
+
+	if (!pb_torture_call(&p))
+		return;
+	p.where = "segmented.pop.protected.resumed";
+	/* relaxed: see seg_probe_flags */
+	p.gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
+	p.flags = seg_probe_flags(s);
+	pb_torture_call(&p);
 }
 
 /* ---- create / destroy ---------------------------------------------------- */
@@ -453,6 +613,7 @@ static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct
 		/* acquire: pairs with the link CAS / reset publication of s */
 		uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
 
+		SEG_CHECK(q, s, "push");
 		PB_DELAY("seg:protected");
 		while (!(W_STATE(w) & ST_CLOSED)) {
 			uint32_t r = W_RES(w);
@@ -540,6 +701,8 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 	const struct pb_reclaim_ops *ro = q->rc.ops;
 	struct pb_rthread *rt = t->rt;
 	const uint32_t size = q->size;
+	/* relaxed: set by a test before its threads start (pb.h) */
+	const int torture = atomic_load_explicit(&pb_torture_enabled, memory_order_relaxed);
 	size_t n = 0;
 
 	if (max == 0)
@@ -556,6 +719,9 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 		uint64_t w;
 		struct seg *nxt, *exp;
 
+		SEG_CHECK(q, s, "pop");
+		if (PB_UNLIKELY(torture))
+			seg_torture_point(s, gen);
 		/* acquire: pairs with the producer's release of the stamp */
 		while (e < lim && atomic_load_explicit(&s->ready[e], memory_order_acquire) == gen)
 			e++;

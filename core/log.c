@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The one logging module, and the delay-injection points (debug builds). */
+/* The one logging module, the delay-injection points (debug builds) and the
+ * torture hooks that tests use to stall one thread inside a queue operation. */
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -17,6 +18,25 @@ void pb_log(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "poolbench: %s\n", buf);
+}
+
+/* Torture hooks (see pb.h): a global switch and one hook per thread. */
+atomic_int pb_torture_enabled;
+static _Thread_local pb_torture_fn torture_fn;
+static _Thread_local void *torture_arg;
+
+void pb_torture_set_hook(pb_torture_fn fn, void *arg)
+{
+	torture_fn = fn;
+	torture_arg = arg;
+}
+
+int pb_torture_call(const struct pb_torture_probe *p)
+{
+	if (!torture_fn)
+		return 0;
+	torture_fn(p, torture_arg);
+	return 1;
 }
 
 #ifdef PB_DELAY_INJECT

@@ -272,7 +272,12 @@ static void hp_end(struct pb_rthread *t)
 
 static void *hp_protect(struct pb_rthread *t, unsigned slot, void *_Atomic *src)
 {
-	void *p = atomic_load_explicit(src, memory_order_acquire);
+	void *p;
+
+	/* Moving a slot off its old pointer ends the reads of that object, as
+	 * hp_release does: tell TSAN (no-op in other builds). */
+	HP_TSAN_RELEASE(t->dom);
+	p = atomic_load_explicit(src, memory_order_acquire);
 
 	for (;;) {
 		void *q;
