@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * meta.json next to results.csv: what machine and build produced the rows
- * (host, CPU model, topology, kernel, compiler, build type and flags, commit,
- * library versions) and, per poolbench invocation, the exact command line
- * and the pinning requested.  --append adds one entry to "runs".  A small
- * JSON string escaper; no JSON library.  Single-threaded.
+ * (host, CPU model and flags, topology, kernel, clock source, frequency
+ * governor, compiler, build type and flags, commit, library versions) and, per
+ * poolbench invocation, the exact command line, the sweep file, the stopping
+ * rule, the shard, and the pinning requested and applied.  --append and
+ * --resume add one entry to "runs".  A small JSON string escaper; no JSON
+ * library.  Single-threaded.
  */
 #include <errno.h>
 #include <hwloc.h>
@@ -78,6 +80,60 @@ static void cpu_model(char *buf, size_t len)
 	fclose(f);
 }
 
+/* The CPU flags that matter for these measurements, as /proc/cpuinfo has them. */
+static void cpu_flags(char *buf, size_t len)
+{
+	static const char *const wanted[] = {
+		"sha_ni", "avx2", "avx512f", "aes", "vaes", "cx16", "constant_tsc", "nonstop_tsc",
+		"tsc_known_freq", "rdtscp", "hypervisor", "ht", "pdpe1gb", "lse", "atomics",
+	};
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	size_t off = 0;
+
+	snprintf(buf, len, "unknown");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (!colon || (strncmp(line, "flags", 5) && strncmp(line, "Features", 8)))
+			continue;
+		buf[0] = 0;
+		for (size_t i = 0; i < PB_ARRAY_SIZE(wanted); i++) {
+			char pat[64];
+			size_t n;
+
+			snprintf(pat, sizeof(pat), " %s", wanted[i]);
+			n = strlen(pat);
+			for (char *p = strstr(colon, pat); p; p = strstr(p + 1, pat))
+				if (p[n] == ' ' || p[n] == '\n' || p[n] == 0) {
+					if (off < len)
+						off += (size_t)snprintf(buf + off, len - off, "%s%s",
+									off ? " " : "", wanted[i]);
+					break;
+				}
+		}
+		break;
+	}
+	fclose(f);
+}
+
+/* First line of a small file (sysfs), or "n/a". */
+static void first_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	snprintf(buf, len, "n/a");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	else
+		snprintf(buf, len, "n/a");
+	fclose(f);
+}
+
 static void utc_now(char *buf, size_t len)
 {
 	time_t now = time(NULL);
@@ -101,17 +157,79 @@ static const char *jemalloc_version(void)
 #endif
 }
 
-/* One entry of "runs" (no trailing newline). */
-static void write_run(FILE *f, const struct pb_sweep *sw)
+/* The distinct CPU assignments of the points (the pinning applied). */
+static void write_pinning(FILE *f, const struct pb_point *pts, size_t npts)
 {
-	char date[64];
+	static char seen[64][1040];
+	unsigned nseen = 0;
+
+	fputs("      \"pinning_applied\": [", f);
+	for (size_t i = 0; i < npts && nseen < PB_ARRAY_SIZE(seen); i++) {
+		char w[512], p[512], key[1040];
+		int dup = 0;
+
+		pb_cpus_format(pts[i].cpus_workers, pts[i].workers, w, sizeof(w));
+		pb_cpus_format(pts[i].cpus_producers, pts[i].producers, p, sizeof(p));
+		snprintf(key, sizeof(key), "%s|%s", w, p);
+		for (unsigned k = 0; k < nseen; k++)
+			if (!strcmp(seen[k], key))
+				dup = 1;
+		if (dup)
+			continue;
+		strcpy(seen[nseen], key);
+		fprintf(f, "%s\n        {\"workers\": %u, \"producers\": %u, \"cpus_workers\": ",
+			nseen ? "," : "", pts[i].workers, pts[i].producers);
+		json_str(f, w);
+		fputs(", \"cpus_producers\": ", f);
+		json_str(f, p);
+		fputs("}", f);
+		nseen++;
+	}
+	fputs(nseen ? "\n      ],\n" : "],\n", f);
+}
+
+/* One entry of "runs" (no trailing newline). */
+static void write_run(FILE *f, const struct pb_sweep *sw, const struct pb_point *pts, size_t npts)
+{
+	char date[64], buf[256];
 
 	utc_now(date, sizeof(date));
 	fputs("    {\n", f);
 	kv(f, "      ", "date", date, 0);
 	kv(f, "      ", "command", sw->cmdline, 0);
+	if (pb_sweepfile.path) {
+		kv(f, "      ", "sweep_file", pb_sweepfile.path, 0);
+		kv(f, "      ", "sweep_file_text", pb_sweepfile.text, 0);
+		fputs("      \"plot\": {", f);
+		json_str(f, "title");
+		fputs(": ", f);
+		json_str(f, pb_sweepfile.title ? pb_sweepfile.title : "");
+		fputs(", \"description\": ", f);
+		json_str(f, pb_sweepfile.description ? pb_sweepfile.description : "");
+		fputs(", \"x\": ", f);
+		json_str(f, pb_sweepfile.x ? pb_sweepfile.x : "");
+		fputs(", \"y\": ", f);
+		json_str(f, pb_sweepfile.y ? pb_sweepfile.y : "");
+		fputs("},\n", f);
+	}
 	kv(f, "      ", "pin_workers", sw->pin_workers, 0);
 	kv(f, "      ", "pin_producers", sw->pin_producers, 0);
+	write_pinning(f, pts, npts);
+	if (sw->warmup_ns)
+		snprintf(buf, sizeof(buf), "%lluns", (unsigned long long)sw->warmup_ns);
+	else if (sw->warmup < 0)
+		snprintf(buf, sizeof(buf), "jobs/10");
+	else
+		snprintf(buf, sizeof(buf), "%lld", (long long)sw->warmup);
+	kv(f, "      ", "warmup", buf, 0);
+	snprintf(buf, sizeof(buf), "%u/%u", sw->shard_k ? sw->shard_k : 1,
+		 sw->shard_n ? sw->shard_n : 1);
+	kv(f, "      ", "shard", buf, 0);
+	fprintf(f, "      \"points\": %zu,\n", npts);
+	fprintf(f, "      \"resume\": %s,\n      \"append\": %s,\n", sw->resume ? "true" : "false",
+		sw->append ? "true" : "false");
+	fprintf(f, "      \"stopping_rule\": {\"min_reps\": %u, \"max_reps\": %u, \"cov_pct\": %g},\n",
+		sw->min_reps, sw->reps, sw->cov_pct);
 	fprintf(f, "      \"jobs\": %llu,\n      \"reps\": %u,\n      \"watchdog_s\": %u\n",
 		(unsigned long long)sw->jobs, sw->reps, sw->watchdog_s);
 	fputs("    }", f);
@@ -121,7 +239,8 @@ static const char meta_tail[] = "\n  ]\n}\n";
 
 /* --append: add a run to an existing meta.json written by us.  0, or
  * -EAGAIN if the file is not in our format (then it is rewritten). */
-static int meta_append(const char *path, const struct pb_sweep *sw)
+static int meta_append(const char *path, const struct pb_sweep *sw, const struct pb_point *pts,
+		       size_t npts)
 {
 	FILE *f = fopen(path, "r+");
 	long size;
@@ -142,7 +261,7 @@ static int meta_append(const char *path, const struct pb_sweep *sw)
 	}
 	fseek(f, size - (long)(sizeof(meta_tail) - 1), SEEK_SET);
 	fputs(",\n", f);
-	write_run(f, sw);
+	write_run(f, sw, pts, npts);
 	fputs(meta_tail, f);
 	fflush(f);
 	fsync(fileno(f));
@@ -150,14 +269,14 @@ static int meta_append(const char *path, const struct pb_sweep *sw)
 }
 
 int pb_meta_write(const char *dir, const struct pb_sweep *sw, const struct pb_topo *topo,
-		  bool append)
+		  const struct pb_point *pts, size_t npts, bool append)
 {
 	char path[4096], tmp[4096], buf[512], date[64], host[256] = "unknown";
 	struct utsname un;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/meta.json", dir);
-	if (append && meta_append(path, sw) == 0)
+	if (append && meta_append(path, sw, pts, npts) == 0)
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s/.meta.json.tmp", dir);
 	f = fopen(tmp, "w");
@@ -171,6 +290,8 @@ int pb_meta_write(const char *dir, const struct pb_sweep *sw, const struct pb_to
 	kv(f, "  ", "host", host, 0);
 	cpu_model(buf, sizeof(buf));
 	kv(f, "  ", "cpu_model", buf, 0);
+	cpu_flags(buf, sizeof(buf));
+	kv(f, "  ", "cpu_flags", buf, 0);
 	fprintf(f, "  \"nproc\": %ld,\n", sysconf(_SC_NPROCESSORS_ONLN));
 	pb_topo_summary(topo, buf, sizeof(buf));
 	kv(f, "  ", "topology", buf, 0);
@@ -182,6 +303,11 @@ int pb_meta_write(const char *dir, const struct pb_sweep *sw, const struct pb_to
 	} else {
 		kv(f, "  ", "kernel", "unknown", 0);
 	}
+	first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource", buf,
+		   sizeof(buf));
+	kv(f, "  ", "clocksource", buf, 0);
+	first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", buf, sizeof(buf));
+	kv(f, "  ", "governor", buf, 0);
 #ifdef __VERSION__
 	kv(f, "  ", "compiler", __VERSION__, 0);
 #else
@@ -206,10 +332,11 @@ int pb_meta_write(const char *dir, const struct pb_sweep *sw, const struct pb_to
 	snprintf(buf, sizeof(buf), "0x%x", hwloc_get_api_version());
 	kv(f, "    ", "hwloc_api_runtime", buf, 0);
 	kv(f, "    ", "openssl", OpenSSL_version(OPENSSL_VERSION), 0);
-	kv(f, "    ", "jemalloc", jemalloc_version(), 1);
+	kv(f, "    ", "jemalloc", jemalloc_version(), 0);
+	kv(f, "    ", "inih", PB_INIH_VERSION, 1);
 	fputs("  },\n", f);
 	fputs("  \"runs\": [\n", f);
-	write_run(f, sw);
+	write_run(f, sw, pts, npts);
 	fputs(meta_tail, f);
 	fflush(f);
 	fsync(fileno(f));

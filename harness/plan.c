@@ -6,8 +6,11 @@
  * axes (seg-size, seg-count, capacity, seg-supply) only apply to backends
  * that declare the option; elsewhere they collapse to one "-" point.  Runs in
  * the parent before anything is written; any bad value exits with
- * PB_EXIT_USAGE and one line on stderr.  Single-threaded.
+ * PB_EXIT_USAGE and one line on stderr (naming the sweep-file key a value
+ * came from).  Also: jobs per workload, pin-policy lists as an axis, each
+ * point's point_id, and the --shard K/N selection.  Single-threaded.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +54,8 @@ static void apply_settings(struct pb_optvals *ov, const struct pb_settings *st, 
 		if (pb_opt_index(ov->defs, st->name[i]) < 0)
 			continue;
 		if (pb_opts_set(ov, st->name[i], st->value[i], err, sizeof(err)))
-			pb_usage_error("--%s %s=%s for %s: %s", flag, st->name[i], st->value[i], plugin,
-				       err);
+			pb_usage_error_opt(flag, "--%s %s=%s for %s: %s", flag, st->name[i],
+					   st->value[i], plugin, err);
 	}
 }
 
@@ -91,6 +94,7 @@ static void check_settings_declared(const struct pb_settings *st, const char *fl
 		if (found)
 			continue;
 		near = pb_closest(st->name[i], names, n);
+		pb_usage_ctx_opt(flag);
 		pb_usage_error("--%s: unknown option '%s' for the selected %s, allowed: %s%s%s%s", flag,
 			       st->name[i], kind, n ? list : "(none)", near ? " (did you mean '" : "",
 			       near ? near : "", near ? "'?)" : "");
@@ -125,7 +129,7 @@ static void plan_backend(struct bplan *bp, const struct pb_sweep *sw,
 				       q->name, rcs[i]->name);
 		}
 		if (!bp->nrc)
-			pb_usage_error("backend %s takes none of the reclaimers given (%s%s), see "
+			pb_usage_error_opt("reclaim", "backend %s takes none of the reclaimers given (%s%s), see "
 				       "'poolbench list'", q->name, rcs[0]->name,
 				       sw->reclaimers.n > 1 ? ", ..." : "");
 	} else {
@@ -151,7 +155,8 @@ static void plan_backend(struct bplan *bp, const struct pb_sweep *sw,
 			int dup = 0;
 
 			if (pb_opts_set(&ov, pb_axis_opt[a], sw->axis[a].v[i], err, sizeof(err)))
-				pb_usage_error("--%s for backend %s: %s", pb_axis_opt[a], q->name, err);
+				pb_usage_error_opt(pb_axis_opt[a], "--%s for backend %s: %s", pb_axis_opt[a],
+						   q->name, err);
 			pb_opt_format(&ov, (size_t)idx, norm, sizeof(norm));
 			for (unsigned k = 0; k < bp->nax[a]; k++)
 				if (!strcmp(bp->ax[a][k], norm))
@@ -176,6 +181,102 @@ static void skip_reason(struct pb_point *pt)
 		snprintf(pt->skip, sizeof(pt->skip), "workload %s: %s", pt->wl->name, why);
 }
 
+/* "none compact scatter" -> three policies, each checked by topo. */
+static void split_policies(const struct pb_topo *topo, const char *flag, const char *arg,
+			   struct pb_strlist *l)
+{
+	char *copy = pb_xstrdup(arg), *save = NULL, err[1024];
+
+	l->n = 0;
+	for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		if (pb_pin_parse(topo, tok, err, sizeof(err)))
+			pb_usage_error_opt(flag, "--%s: %s", flag, err);
+		for (unsigned i = 0; i < l->n; i++)
+			if (!strcmp(l->v[i], tok))
+				pb_usage_error_opt(flag, "bad list '%s' for --%s: '%s' given twice", arg,
+						   flag, tok);
+		if (l->n == PB_LIST_MAX)
+			pb_usage_error_opt(flag, "bad list '%s' for --%s: more than %d policies", arg,
+					   flag, PB_LIST_MAX);
+		l->v[l->n++] = tok;
+	}
+	if (!l->n)
+		pb_usage_error_opt(flag, "empty policy for --%s, allowed: none, compact, scatter, "
+				   "node:N or a CPU list; several separated by spaces", flag);
+}
+
+/* --workload-jobs NAME=N: each name a registered workload, each N a job count. */
+static void check_workload_jobs(const struct pb_sweep *sw)
+{
+	char err[1024];
+
+	for (unsigned i = 0; i < sw->wl_jobs.n; i++) {
+		uint64_t v;
+		char *end;
+
+		if (!pb_workload_find(sw->wl_jobs.name[i])) {
+			pb_unknown_name_msg("workload", sw->wl_jobs.name[i], err, sizeof(err));
+			pb_usage_error_opt("workload-jobs", "--workload-jobs %s=%s: %s",
+					   sw->wl_jobs.name[i], sw->wl_jobs.value[i], err);
+		}
+		errno = 0;
+		v = strtoull(sw->wl_jobs.value[i], &end, 10);
+		if (errno || *end || sw->wl_jobs.value[i][0] < '0' || sw->wl_jobs.value[i][0] > '9' ||
+		    v < 1 || v > PB_MAX_JOBS)
+			pb_usage_error_opt("workload-jobs", "value '%s' is out of range for "
+					   "--workload-jobs %s, allowed: 1 .. %llu", sw->wl_jobs.value[i],
+					   sw->wl_jobs.name[i], PB_MAX_JOBS);
+	}
+}
+
+/* Timed jobs for a workload: the last --workload-jobs for it, else --jobs. */
+static uint64_t workload_jobs(const struct pb_sweep *sw, const char *wl)
+{
+	for (unsigned i = sw->wl_jobs.n; i-- > 0;)
+		if (!strcmp(sw->wl_jobs.name[i], wl))
+			return strtoull(sw->wl_jobs.value[i], NULL, 10);
+	return sw->jobs;
+}
+
+/*
+ * The point key: every field that defines the configuration, in a fixed
+ * text form; point_id is its 64-bit FNV-1a hash in hex.  --resume, merge
+ * and summary.csv identify a point by it, so rows of the same configuration
+ * from different runs or machines match.  The warm-up is part of it (as a
+ * duration when given as one: the job count then varies per repetition).
+ */
+static void point_id(struct pb_point *pt, const struct pb_sweep *sw)
+{
+	char key[4096], opts[3][1024];
+	uint64_t h = 0xcbf29ce484222325ull;
+	char warm[64];
+
+	pb_opts_string(&pt->qopts, opts[0], sizeof(opts[0]));
+	if (pt->rc)
+		pb_opts_string(&pt->rcopts, opts[1], sizeof(opts[1]));
+	else
+		strcpy(opts[1], "-");
+	pb_opts_string(&pt->wlopts, opts[2], sizeof(opts[2]));
+	if (sw->warmup_ns)
+		snprintf(warm, sizeof(warm), "%lluns", (unsigned long long)sw->warmup_ns);
+	else
+		snprintf(warm, sizeof(warm), "%llu", (unsigned long long)pt->warmup);
+	snprintf(key, sizeof(key),
+		 "backend=%s|reclaim=%s|workload=%s|bopts=%s|ropts=%s|wopts=%s|producers=%u|"
+		 "workers=%u|batch=%u|wake=%u|flush_us=%llu|jobs=%llu|warmup=%s|pin_w=%s|pin_p=%s|"
+		 "mode=%d|rate=%llu|duration_ns=%llu|latency=%d|sample_ms=%u",
+		 pt->q->name, pt->rc ? pt->rc->name : "-", pt->wl->name, opts[0], opts[1], opts[2],
+		 pt->producers, pt->workers, pt->batch, pt->wake_min_jobs,
+		 (unsigned long long)pt->flush_us, (unsigned long long)pt->jobs, warm,
+		 pt->pin_workers, pt->pin_producers, pt->mode, (unsigned long long)pt->rate,
+		 (unsigned long long)pt->duration_ns, (int)pt->latency, pt->sample_ms);
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	}
+	snprintf(pt->id, sizeof(pt->id), "%016llx", (unsigned long long)h);
+}
+
 void pb_plan_notes(void)
 {
 	for (unsigned i = 0; i < nnotes; i++)
@@ -192,6 +293,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	struct bplan *bps;
 	struct pb_optvals rcbase[PB_LIST_MAX], wlbase[PB_LIST_MAX];
 	struct pb_ulist batch = sw->batch, wake = sw->wake_min_jobs, flush = sw->flush_us;
+	struct pb_strlist pinw, pinp;
 	char err[1024];
 	const char *bad;
 	size_t n = 0, cap, total = 1;
@@ -204,7 +306,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		qs[i] = pb_backend_find(sw->backends.v[i]);
 		if (!qs[i]) {
 			pb_unknown_name_msg("backend", sw->backends.v[i], err, sizeof(err));
-			pb_usage_error("%s", err);
+			pb_usage_error_opt("backend", "%s", err);
 		}
 		if ((bad = pb_backend_check(qs[i])))
 			pb_usage_error("backend %s is malformed: %s", qs[i]->name, bad);
@@ -217,7 +319,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		rcs[i] = pb_reclaim_find(sw->reclaimers.v[i]);
 		if (!rcs[i]) {
 			pb_unknown_name_msg("reclaimer", sw->reclaimers.v[i], err, sizeof(err));
-			pb_usage_error("%s", err);
+			pb_usage_error_opt("reclaim", "%s", err);
 		}
 		if ((bad = pb_reclaim_check(rcs[i])))
 			pb_usage_error("reclaimer %s is malformed: %s", rcs[i]->name, bad);
@@ -226,7 +328,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		wls[i] = pb_workload_find(sw->workloads.v[i]);
 		if (!wls[i]) {
 			pb_unknown_name_msg("workload", sw->workloads.v[i], err, sizeof(err));
-			pb_usage_error("%s", err);
+			pb_usage_error_opt("workload", "%s", err);
 		}
 		if ((bad = pb_workload_check(wls[i])))
 			pb_usage_error("workload %s is malformed: %s", wls[i]->name, bad);
@@ -236,11 +338,10 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		       "(reclaim is '-' in every row)", sw->reclaimers.v[0],
 		       sw->reclaimers.n > 1 ? ",..." : "");
 
-	/* Pin policies. */
-	if (pb_pin_parse(topo, sw->pin_workers, err, sizeof(err)))
-		pb_usage_error("--pin-workers: %s", err);
-	if (pb_pin_parse(topo, sw->pin_producers, err, sizeof(err)))
-		pb_usage_error("--pin-producers: %s", err);
+	/* Pin policies: a space-separated list of policies is an axis. */
+	split_policies(topo, "pin-workers", sw->pin_workers, &pinw);
+	split_policies(topo, "pin-producers", sw->pin_producers, &pinp);
+	check_workload_jobs(sw);
 
 	/* Settings: each name must exist somewhere among the selected plug-ins. */
 	for (unsigned i = 0; i < sw->backends.n; i++)
@@ -315,7 +416,8 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			c *= bps[b].nax[a];
 		cap += c;
 	}
-	total = cap * sw->workloads.n * sw->producers.n * sw->workers.n * batch.n * wake.n * flush.n;
+	total = cap * sw->workloads.n * sw->producers.n * sw->workers.n * batch.n * wake.n * flush.n *
+		pinw.n * pinp.n;
 	if (total > MAX_POINTS)
 		pb_usage_error("the sweep has %zu points, more than %d: split it", total, MAX_POINTS);
 	pts = xcalloc(total, sizeof(*pts));
@@ -333,7 +435,9 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		for (unsigned iw = 0; iw < sw->workers.n; iw++)
 		for (unsigned ib = 0; ib < batch.n; ib++)
 		for (unsigned ik = 0; ik < wake.n; ik++)
-		for (unsigned iflush = 0; iflush < flush.n; iflush++) {
+		for (unsigned iflush = 0; iflush < flush.n; iflush++)
+		for (unsigned ipw = 0; ipw < pinw.n; ipw++)
+		for (unsigned ipp = 0; ipp < pinp.n; ipp++) {
 			struct pb_point *pt = &pts[n++];
 			unsigned ai[AX_COUNT] = {a0, a1, a2, a3};
 			unsigned ri;
@@ -344,8 +448,8 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 				strcpy(pt->axis[a], bp->ax[a][ai[a]]);
 				if (strcmp(pt->axis[a], "-") &&
 				    pb_opts_set(&pt->qopts, pb_axis_opt[a], pt->axis[a], err, sizeof(err)))
-					pb_usage_error("--%s for backend %s: %s", pb_axis_opt[a],
-						       bp->q->name, err);
+					pb_usage_error_opt(pb_axis_opt[a], "--%s for backend %s: %s",
+							   pb_axis_opt[a], bp->q->name, err);
 			}
 			pt->rc = bp->rc[r];
 			if (pt->rc) {
@@ -360,19 +464,43 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			pt->batch = (unsigned)batch.v[ib];
 			pt->wake_min_jobs = (unsigned)wake.v[ik];
 			pt->flush_us = flush.v[iflush];
-			pt->jobs = sw->jobs;
-			pt->warmup = sw->warmup < 0 ? sw->jobs / 10 : (uint64_t)sw->warmup;
+			pt->jobs = workload_jobs(sw, pt->wl->name);
+			pt->warmup = sw->warmup < 0 ? pt->jobs / 10 : (uint64_t)sw->warmup;
+			if (pt->warmup > PB_MAX_JOBS - pt->jobs)
+				pb_usage_error_opt("warmup", "value %llu is out of range for --warmup, "
+						   "allowed: 0 .. %llu with %llu jobs (workload %s)",
+						   (unsigned long long)pt->warmup,
+						   PB_MAX_JOBS - pt->jobs,
+						   (unsigned long long)pt->jobs, pt->wl->name);
 			pt->cpus_workers = xcalloc(pt->workers, sizeof(int));
 			pt->cpus_producers = xcalloc(pt->producers, sizeof(int));
-			if (pb_pin_plan(topo, sw->pin_workers, 0, pt->workers, pt->cpus_workers, err,
+			pt->pin_workers = pinw.v[ipw];
+			pt->pin_producers = pinp.v[ipp];
+			if (pb_pin_plan(topo, pt->pin_workers, 0, pt->workers, pt->cpus_workers, err,
 					sizeof(err)))
-				pb_usage_error("--pin-workers: %s", err);
-			if (pb_pin_plan(topo, sw->pin_producers,
-					strcmp(sw->pin_producers, sw->pin_workers) ? 0 : pt->workers,
+				pb_usage_error_opt("pin-workers", "--pin-workers: %s", err);
+			if (pb_pin_plan(topo, pt->pin_producers,
+					strcmp(pt->pin_producers, pt->pin_workers) ? 0 : pt->workers,
 					pt->producers, pt->cpus_producers, err, sizeof(err)))
-				pb_usage_error("--pin-producers: %s", err);
+				pb_usage_error_opt("pin-producers", "--pin-producers: %s", err);
+			pt->mode = sw->mode; /* measurement (H2) */
+			pt->rate = sw->rate;
+			pt->duration_ns = sw->duration_ns;
+			pt->latency = sw->latency > 0;
+			pt->sample_ms = sw->sample_ms;
 			skip_reason(pt);
+			point_id(pt, sw); /* last: after every field of the point is set */
 		}
+	}
+	/* --shard K/N: point i (plan order, from 0) belongs to shard i mod N + 1. */
+	if (sw->shard_n > 1) {
+		size_t kept = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (i % sw->shard_n == sw->shard_k - 1)
+				pts[kept++] = pts[i];
+		note("note: --shard %u/%u: %zu of %zu points", sw->shard_k, sw->shard_n, kept, n);
+		n = kept;
 	}
 	*out = pts;
 	return n;

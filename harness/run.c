@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The sweep runner: every (point, rep) runs in its own forked child under a
- * watchdog.  The parent waits on a pipe with poll(); a child past the limit is
- * SIGKILLed and recorded as "stall", one killed by a signal as "crash", and
- * the sweep goes on.  Each row is appended to results.csv and synced at
- * once; a summary table goes to stdout at the end.  The parent is
- * single-threaded, so fork() is safe.
+ * watchdog; a point repeats until the CoV of its last --min-reps ok
+ * repetitions is below --cov, or --reps times (docs/sweeps.md), continuing
+ * from the rows already in results.csv with --resume.  The parent waits on a
+ * pipe with poll(); a child past the limit is SIGKILLed and recorded as
+ * "stall", one killed by a signal as "crash", and the sweep goes on.  Each
+ * row is appended to results.csv and synced at once; summary.csv and a table
+ * on stdout come at the end.  The parent is single-threaded, so fork() is safe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -204,140 +206,285 @@ static void point_label(const struct pb_sweep *sw, const struct pb_point *pt, ch
 	if (sw->wake_min_jobs.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " wake-min-jobs=%u", pt->wake_min_jobs);
 	if (sw->flush_us.n && off < len)
-		snprintf(buf + off, len - off, " flush-us=%llu", (unsigned long long)pt->flush_us);
+		off += (size_t)snprintf(buf + off, len - off, " flush-us=%llu",
+					(unsigned long long)pt->flush_us);
+	if (strcmp(pt->pin_workers, "none") && off < len)
+		off += (size_t)snprintf(buf + off, len - off, " pin-workers=%s", pt->pin_workers);
+	if (strcmp(pt->pin_producers, "none") && off < len)
+		snprintf(buf + off, len - off, " pin-producers=%s", pt->pin_producers);
 }
 
-static int cmp_double(const void *a, const void *b)
+void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t npts)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	char label[512];
 
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void point_params(const struct pb_point *pt, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = 0;
-	for (int a = 0; a < AX_COUNT; a++)
-		if (strcmp(pt->axis[a], "-") && off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", off ? " " : "",
-						pb_axis_opt[a], pt->axis[a]);
-	if (!off)
-		snprintf(buf, len, "-");
-}
-
-static void print_summary(const struct pb_sweep *sw, const struct pb_point *pts, size_t npts,
-			  double *nsj, const enum pb_rstatus *st)
-{
-	double *v = calloc(sw->reps, sizeof(double));
-	char params[160];
-	int pw = 6;
-
-	if (!v)
-		return;
 	for (size_t i = 0; i < npts; i++) {
-		point_params(&pts[i], params, sizeof(params));
-		if ((int)strlen(params) > pw)
-			pw = (int)strlen(params);
+		point_label(sw, &pts[i], label, sizeof(label));
+		printf("%s %s jobs=%llu%s%s\n", pts[i].id, label, (unsigned long long)pts[i].jobs,
+		       pts[i].skip[0] ? " skip: " : "", pts[i].skip);
 	}
-	printf("\n%-10s %-9s %-8s %3s %3s %-*s %11s %11s %11s %13s %6s  %s\n", "backend", "reclaim",
-	       "workload", "p", "w", pw, "params", "ns/job med", "min", "max", "jobs/s med", "ok",
-	       "status");
-	for (size_t i = 0; i < npts; i++) {
-		const struct pb_point *pt = &pts[i];
-		enum pb_rstatus worst = RS_OK;
-		unsigned nok = 0;
-
-		point_params(pt, params, sizeof(params));
-		for (unsigned r = 0; r < sw->reps; r++) {
-			enum pb_rstatus s = st[i * sw->reps + r];
-
-			if (s > worst)
-				worst = s;
-			if (s == RS_OK)
-				v[nok++] = nsj[i * sw->reps + r];
-		}
-		printf("%-10s %-9s %-8s %3u %3u %-*s ", pt->q->name, pt->rc ? pt->rc->name : "-",
-		       pt->wl->name, pt->producers, pt->workers, pw, params);
-		if (nok) {
-			double med = median(v, nok);
-
-			printf("%11.1f %11.1f %11.1f %13.0f", med, v[0], v[nok - 1], 1e9 / med);
-		} else {
-			printf("%11s %11s %11s %13s", "-", "-", "-", "-");
-		}
-		printf(" %2u/%-3u  %s\n", nok, sw->reps, pb_rstatus_name(worst));
-	}
-	free(v);
+	printf("%zu point%s, at most %zu runs\n", npts, npts == 1 ? "" : "s", npts * sw->reps);
 	fflush(stdout);
+}
+
+/*
+ * Hidden test hook: PB_FAKE_NS_PER_JOB=V1,V2,... replaces the measured time of
+ * the i-th ok run of this invocation by Vi ns per job (the last value repeats),
+ * so that the CLI tests can drive the stopping rule deterministically.
+ */
+static void fake_elapsed(unsigned nok_runs, const struct pb_point *pt, struct pb_result *res)
+{
+	const char *env = getenv("PB_FAKE_NS_PER_JOB");
+	double v = -1;
+
+	if (!env || !*env || res->status != RS_OK)
+		return;
+	for (unsigned i = 0; *env; i++) {
+		char *end;
+		double x = strtod(env, &end);
+
+		if (end == env)
+			break;
+		v = x;
+		if (i == nok_runs || *end != ',')
+			break;
+		env = end + 1;
+	}
+	if (v > 0)
+		res->elapsed_ns = (uint64_t)(v * (double)pb_result_jobs(pt, res) + 0.5);
+}
+
+/* What is known about one point: its rows so far, in rep order. */
+struct pstate {
+	unsigned nrun, next_rep;
+	unsigned nok;
+	double *ok; /* ns_per_job of the ok rows, rep order */
+	unsigned nfail, nskip;
+};
+
+/* Rows of this point already in results.csv (--resume). */
+static void load_existing(const struct pb_table *t, const char *id, struct pstate *ps)
+{
+	int c_id = pb_table_col(t, "point_id"), c_rep = pb_table_col(t, "rep");
+	int c_st = pb_table_col(t, "status"), c_ns = pb_table_col(t, "ns_per_job");
+	size_t m = 0, *idx;
+
+	if (c_id < 0 || c_rep < 0 || c_st < 0 || c_ns < 0)
+		return;
+	idx = pb_xalloc(t->nrows + 1, sizeof(size_t));
+	for (size_t r = 0; r < t->nrows; r++)
+		if (!strcmp(t->rows[r][c_id], id))
+			idx[m++] = r;
+	/* Insertion sort by rep (few rows per point). */
+	for (size_t i = 1; i < m; i++)
+		for (size_t j = i; j > 0 && strtoul(t->rows[idx[j - 1]][c_rep], NULL, 10) >
+						strtoul(t->rows[idx[j]][c_rep], NULL, 10); j--) {
+			size_t x = idx[j];
+
+			idx[j] = idx[j - 1];
+			idx[j - 1] = x;
+		}
+	for (size_t i = 0; i < m; i++) {
+		char **row = t->rows[idx[i]];
+		unsigned rep = (unsigned)strtoul(row[c_rep], NULL, 10);
+
+		ps->nrun++;
+		if (rep >= ps->next_rep)
+			ps->next_rep = rep + 1;
+		if (!strcmp(row[c_st], "ok")) {
+			char *end;
+			double v = strtod(row[c_ns], &end);
+
+			if (end != row[c_ns] && !*end)
+				ps->ok[ps->nok++] = v;
+		} else if (!strcmp(row[c_st], "skip")) {
+			ps->nskip++;
+		} else {
+			ps->nfail++;
+		}
+	}
+}
+
+/* Read results.csv for --resume / --append: the table of its rows; a row cut short at
+ * the end (a killed sweep) is cut off so that new rows start on a new line. */
+static int resume_table(const struct pb_sweep *sw, FILE *csv, struct pb_table *t)
+{
+	char path[4096], err[512];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/results.csv", sw->out);
+	fflush(csv);
+	rc = pb_table_read(path, t, err, sizeof(err));
+	if (rc) {
+		pb_log("%s: %s", sw->resume ? "--resume" : "--append", err);
+		return rc;
+	}
+	if (t->partial) {
+		pb_log("%s: %s ends with a row cut short: removed", sw->resume ? "--resume" : "--append",
+		       path);
+		if (ftruncate(fileno(csv), (off_t)t->good_len)) {
+			pb_log("cannot truncate %s: %s", path, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
 }
 
 int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, FILE *csv)
 {
-	size_t nruns = npts * sw->reps;
+	size_t maxruns = npts * sw->reps;
+	struct pb_rule rule = {sw->min_reps, sw->cov_pct};
 	struct pb_progress *prog;
-	double *nsj = calloc(nruns ? nruns : 1, sizeof(double));
-	enum pb_rstatus *st = calloc(nruns ? nruns : 1, sizeof(*st));
-	unsigned run = 0, nfail = 0, nskip = 0;
+	struct pb_table existing;
+	unsigned run = 0, nokruns = 0, nfail = 0, nskip = 0, nrows = 0, ndone = 0;
+	double *okbuf;
 	char label[512];
+	int have_existing = 0, rc;
 
 	prog = mmap(NULL, sizeof(*prog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (prog == MAP_FAILED || !nsj || !st) {
+	if (prog == MAP_FAILED) {
 		pb_log("out of memory");
 		return PB_EXIT_NORES;
 	}
+	memset(&existing, 0, sizeof(existing));
+	if (sw->resume || sw->append) {
+		if (resume_table(sw, csv, &existing)) {
+			munmap(prog, sizeof(*prog));
+			return PB_EXIT_FAIL;
+		}
+		have_existing = 1;
+	}
 	for (size_t i = 0; i < npts; i++) {
-		const struct pb_point *pt = &pts[i];
+		struct pb_point *pt = &pts[i];
+		struct pstate ps = {.next_rep = 1};
+		double est = -1; /* ns per job, for a warm-up by duration */
+		unsigned resumed;
 
+		okbuf = pb_xalloc(sw->reps + (have_existing ? existing.nrows : 0) + 1, sizeof(double));
+		ps.ok = okbuf;
+		if (have_existing)
+			load_existing(&existing, pt->id, &ps);
+		if (!sw->resume) {
+			/* --append: run the point afresh, numbering its reps on so that
+			 * (point_id, rep) stays unique in the file. */
+			unsigned next = ps.next_rep;
+
+			memset(&ps, 0, sizeof(ps));
+			ps.ok = okbuf;
+			ps.next_rep = next;
+		}
+		resumed = ps.nrun;
 		point_label(sw, pt, label, sizeof(label));
-		if (pt->skip[0])
-			pb_log("skip %s: %s", label, pt->skip);
-		for (unsigned rep = 1; rep <= sw->reps; rep++) {
-			struct pb_result res;
+		if (resumed && !sw->quiet)
+			pb_log("resume: %s: %u rep%s in the CSV already", label, resumed,
+			       resumed == 1 ? "" : "s");
+		if (pt->skip[0]) {
+			/* Nothing would differ between repetitions: one row. */
+			if (!ps.nrun) {
+				struct pb_result res;
 
-			run++;
-			if (pt->skip[0]) {
+				pb_log("skip %s: %s", label, pt->skip);
 				memset(&res, 0, sizeof(res));
 				res.status = RS_SKIP;
 				snprintf(res.note, sizeof(res.note), "%s", pt->skip);
-			} else {
-				run_one(sw, pt, rep, run, prog, &res);
+				pb_csv_row(csv, pt, ps.next_rep, sw, &res);
+				ps.nrun++;
+				ps.nskip++;
+				nrows++;
 			}
+			nskip += ps.nskip;
+			nfail += ps.nfail;
+			ndone += ps.nrun;
+			continue;
+		}
+		if (ps.nok)
+			est = ps.ok[ps.nok - 1];
+		while (ps.nrun < sw->reps && !pb_rule_met(ps.ok, ps.nok, &rule, NULL)) {
+			struct pb_result res;
+			unsigned rep = ps.next_rep++;
+			double nsj;
+
+			if (sw->warmup_ns) {
+				/* Warm-up by duration: as many jobs as the point ran in that
+				 * time last (a short untimed pilot run the first time). */
+				if (est <= 0) {
+					struct pb_point pilot = *pt;
+
+					pilot.jobs = pt->jobs < 1000 ? pt->jobs : 1000;
+					pilot.warmup = 0;
+					run_one(sw, &pilot, 0, 0, prog, &res);
+					if (res.status == RS_OK && res.elapsed_ns)
+						est = (double)res.elapsed_ns /
+						      (double)pb_result_jobs(&pilot, &res);
+				}
+				if (est > 0) {
+					double w = ceil((double)sw->warmup_ns / est);
+
+					pt->warmup = w < 1 ? 1 : w > (double)(PB_MAX_JOBS - pt->jobs) ?
+						PB_MAX_JOBS - pt->jobs : (uint64_t)w;
+				} else {
+					pt->warmup = pt->jobs / 10;
+				}
+			}
+			run++;
+			run_one(sw, pt, rep, run, prog, &res);
+			fake_elapsed(nokruns, pt, &res);
+			if (res.status == RS_OK)
+				nokruns++;
 			pb_csv_row(csv, pt, rep, sw, &res);
-			st[run - 1] = (enum pb_rstatus)res.status;
-			nsj[run - 1] = (double)res.elapsed_ns / (double)pt->jobs;
-			if (res.status == RS_SKIP)
-				nskip++;
-			else if (res.status != RS_OK)
-				nfail++;
+			nrows++;
+			ps.nrun++;
+			nsj = (double)res.elapsed_ns / (double)pb_result_jobs(pt, &res);
+			if (res.status == RS_OK) {
+				ps.ok[ps.nok++] = nsj;
+				est = nsj;
+			} else if (res.status == RS_SKIP) {
+				ps.nskip++;
+			} else {
+				ps.nfail++;
+			}
 			if (!sw->quiet) {
 				if (res.status == RS_OK || res.status == RS_INVALID)
-					fprintf(stderr, "[%u/%zu] %s rep=%u: %.1f ns/job %s\n", run, nruns,
-						label, rep, nsj[run - 1], pb_rstatus_name(res.status));
+					fprintf(stderr, "[%u/%zu] %s rep=%u: %.1f ns/job %s\n", run,
+						maxruns, label, rep, nsj, pb_rstatus_name(res.status));
 				else
-					fprintf(stderr, "[%u/%zu] %s rep=%u: %s%s%s\n", run, nruns, label,
-						rep, pb_rstatus_name(res.status), res.note[0] ? ": " : "",
-						res.note);
+					fprintf(stderr, "[%u/%zu] %s rep=%u: %s%s%s\n", run, maxruns,
+						label, rep, pb_rstatus_name(res.status),
+						res.note[0] ? ": " : "", res.note);
 			} else if (res.status != RS_OK && res.status != RS_SKIP) {
-				fprintf(stderr, "[%u/%zu] %s rep=%u: %s: %s\n", run, nruns, label, rep,
+				fprintf(stderr, "[%u/%zu] %s rep=%u: %s: %s\n", run, maxruns, label, rep,
 					pb_rstatus_name(res.status), res.note);
 			}
 		}
+		if (!sw->quiet) {
+			double cov;
+			bool met = pb_rule_met(ps.ok, ps.nok, &rule, &cov);
+
+			if (isnan(cov))
+				pb_log("%s: %u rep%s, %u ok, CoV n/a, stopping rule %s", label, ps.nrun,
+				       ps.nrun == 1 ? "" : "s", ps.nok, met ? "met" : "not met");
+			else
+				pb_log("%s: %u rep%s, %u ok, CoV %.2f%% (target %g%%), stopping rule %s",
+				       label, ps.nrun, ps.nrun == 1 ? "" : "s", ps.nok, cov, sw->cov_pct,
+				       met ? "met" : "not met");
+		}
+		nskip += ps.nskip;
+		nfail += ps.nfail;
+		ndone += ps.nrun;
 	}
-	print_summary(sw, pts, npts, nsj, st);
 	munmap(prog, sizeof(*prog));
-	free(nsj);
-	free(st);
+	if (have_existing)
+		pb_table_free(&existing);
+	if (fflush(csv))
+		pb_log("error writing %s/results.csv: %s", sw->out, strerror(errno));
+	if (!sw->quiet && sw->resume)
+		pb_log("resume: %u new row%s", nrows, nrows == 1 ? "" : "s");
+	rc = pb_summary_write(sw->out, &rule, NULL, NULL, stdout);
+	if (rc)
+		return PB_EXIT_FAIL;
 	if (nfail)
 		return PB_EXIT_FAIL;
-	if (nruns && nskip == nruns)
+	if (ndone && nskip == ndone)
 		return PB_EXIT_NOTSUP;
 	return PB_EXIT_OK;
 }
