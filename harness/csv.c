@@ -26,13 +26,20 @@ static const char *const columns[] = {
 	"allocs_per_job", "segs_allocated", "segs_reused", "segs_retired", "segs_peak",
 	"pending_end", "pending_peak", "batches", "parks", "wakes", "timer_wakes", "full_waits",
 	"peak_rss_kb", "ctx_switches", "pin_workers", "pin_producers", "cpus_workers",
-	"cpus_producers", "backend_opts", "reclaim_opts", "workload_opts", "note",
+	"cpus_producers", "backend_opts", "reclaim_opts", "workload_opts", "point_id",
+	/* measurement (H2, docs/methodology.md) */
+	"mode", "rate_target", "rate_achieved", "duration_ms", "latency", "lat_samples",
+	"lat_p50_ns", "lat_p90_ns", "lat_p99_ns", "lat_p999_ns", "lat_max_ns", "lat_first1_ns",
+	"lat_first100_p99_ns", "lat_first10k_p99_ns", "lat_first1m_p99_ns", "bytes_per_job",
+	"queue_allocs_per_job", "task_clock_ns", "cpu_util", "page_faults", "ipc", "cycles_per_job",
+	"instructions_per_job", "cache_refs_per_job", "cache_misses_per_job", "sample_ms", "rate_lag_max_ns",
+	"note",
 };
 #define NCOLS PB_ARRAY_SIZE(columns)
 
 const char *pb_csv_header(void)
 {
-	static char buf[1024];
+	static char buf[4096];
 
 	if (!buf[0]) {
 		size_t off = 0;
@@ -154,12 +161,82 @@ static void add_cpus(struct row *r, const int *cpus, unsigned n)
 	add(r, "%s", buf);
 }
 
+/* A per-job ratio, "n/a" when the machine or build cannot give it. */
+static void add_per_job(struct row *r, int m, int have, uint64_t v, uint64_t jobs, int prec)
+{
+	if (!m)
+		add(r, "-");
+	else if (!have)
+		add(r, "n/a");
+	else
+		add(r, "%.*f", prec, (double)v / (double)jobs);
+}
+
+/* The measurement columns (H2); docs/csv.md describes each. */
+static void add_measure(struct row *r, const struct pb_point *pt, const struct pb_result *res, int m,
+			uint64_t jobs)
+{
+	const uint64_t *c = res->ctr;
+	int lat = m && (res->have & PB_RES_LAT);
+	int hw_ipc = (res->have & PB_RES_CTR(PB_CTR_CYCLES)) &&
+		     (res->have & PB_RES_CTR(PB_CTR_INSTRUCTIONS)) && c[PB_CTR_CYCLES];
+
+	add(r, "%s", pb_mode_name(pt->mode));
+	if (pt->mode == PB_MODE_RATE) {
+		add(r, "%" PRIu64, pt->rate);
+		if (m && res->submit_ns)
+			add(r, "%.0f", (double)jobs * 1e9 / (double)res->submit_ns);
+		else
+			add(r, "-");
+	} else {
+		add(r, "-");
+		add(r, "-");
+	}
+	if (pt->duration_ns)
+		add(r, "%.3f", (double)pt->duration_ns / 1e6);
+	else
+		add(r, "-");
+	add(r, "%s", pt->latency ? "on" : "off");
+	add_u(r, lat, res->lat_count);
+	add_u(r, lat, res->lat_p50);
+	add_u(r, lat, res->lat_p90);
+	add_u(r, lat, res->lat_p99);
+	add_u(r, lat, res->lat_p999);
+	add_u(r, lat, res->lat_max);
+	for (int i = 0; i < 4; i++)
+		add_u(r, m && (res->have & PB_RES_FIRST(i)), res->lat_first[i]);
+	add_per_job(r, m, res->have & PB_RES_ALLOCS, res->jm_bytes, jobs, 3);
+	add_per_job(r, m, 1, res->allocs, jobs, 6); /* as allocs_per_job */
+	if (m && (res->have & PB_RES_CTR(PB_CTR_TASK_CLOCK))) {
+		add(r, "%" PRIu64, c[PB_CTR_TASK_CLOCK]);
+		add(r, "%.3f", res->elapsed_ns ? (double)c[PB_CTR_TASK_CLOCK] / (double)res->elapsed_ns : 0.0);
+	} else {
+		add(r, m ? "n/a" : "-");
+		add(r, m ? "n/a" : "-");
+	}
+	if (m && (res->have & PB_RES_CTR(PB_CTR_PAGE_FAULTS)))
+		add(r, "%" PRIu64, c[PB_CTR_PAGE_FAULTS]);
+	else
+		add(r, m ? "n/a" : "-");
+	if (m && hw_ipc)
+		add(r, "%.3f", (double)c[PB_CTR_INSTRUCTIONS] / (double)c[PB_CTR_CYCLES]);
+	else
+		add(r, m ? "n/a" : "-");
+	add_per_job(r, m, res->have & PB_RES_CTR(PB_CTR_CYCLES), c[PB_CTR_CYCLES], jobs, 3);
+	add_per_job(r, m, res->have & PB_RES_CTR(PB_CTR_INSTRUCTIONS), c[PB_CTR_INSTRUCTIONS], jobs, 3);
+	add_per_job(r, m, res->have & PB_RES_CTR(PB_CTR_CACHE_REFS), c[PB_CTR_CACHE_REFS], jobs, 3);
+	add_per_job(r, m, res->have & PB_RES_CTR(PB_CTR_CACHE_MISSES), c[PB_CTR_CACHE_MISSES], jobs, 3);
+	add(r, "%u", pt->sample_ms);
+	add_u(r, m && pt->mode == PB_MODE_RATE, res->rate_lag_max);
+}
+
 void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct pb_sweep *sw,
 		const struct pb_result *res)
 {
 	static struct row r; /* large: keep it off the stack */
 	int m = res->status == RS_OK || res->status == RS_INVALID;
-	double nsj = (double)res->elapsed_ns / (double)pt->jobs;
+	uint64_t jobs = pb_result_jobs(pt, res); /* what ran: differs from --jobs with --duration */
+	double nsj = (double)res->elapsed_ns / (double)jobs;
 	char opts[512];
 
 	r.n = 0;
@@ -172,7 +249,7 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 	add(&r, "%s", pt->axis[AX_SEG_SIZE]);
 	add(&r, "%s", pt->axis[AX_SEG_COUNT]);
 	add(&r, "%u", rep);
-	add(&r, "%" PRIu64, pt->jobs);
+	add(&r, "%" PRIu64, m ? jobs : pt->jobs);
 	add_u(&r, m, res->elapsed_ns);
 	if (m) {
 		add(&r, "%.3f", nsj);
@@ -192,10 +269,11 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 	add(&r, "%" PRIu64, pt->flush_us);
 	add(&r, "%" PRIu64, pt->warmup);
 	add_u(&r, m, res->errors);
-	if (m)
-		add(&r, "%.6f", (double)res->allocs / (double)pt->jobs);
+	/* every allocation call in the timed phase (jemalloc), see add_measure() */
+	if (m && (res->have & PB_RES_ALLOCS))
+		add(&r, "%.6f", (double)res->jm_allocs / (double)jobs);
 	else
-		add(&r, "-");
+		add(&r, m ? "n/a" : "-");
 	add_u(&r, m, res->segs_allocated);
 	add_u(&r, m, res->segs_reused);
 	add_u(&r, m, res->segs_retired);
@@ -209,8 +287,8 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 	add_u(&r, m, res->full);
 	add_u(&r, m, res->peak_rss_kb);
 	add_u(&r, m, res->ctx_switches);
-	add(&r, "%s", sw->pin_workers);
-	add(&r, "%s", sw->pin_producers);
+	add(&r, "%s", pt->pin_workers);
+	add(&r, "%s", pt->pin_producers);
 	add_cpus(&r, pt->cpus_workers, pt->workers);
 	add_cpus(&r, pt->cpus_producers, pt->producers);
 	pb_opts_string(&pt->qopts, opts, sizeof(opts));
@@ -222,6 +300,8 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 	add(&r, "%s", opts);
 	pb_opts_string(&pt->wlopts, opts, sizeof(opts));
 	add(&r, "%s", opts);
+	add(&r, "%s", pt->id);
+	add_measure(&r, pt, res, m, jobs);
 	add(&r, "%s", res->note[0] ? res->note : "-");
 
 	if (r.n != NCOLS) {
@@ -232,4 +312,5 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 		put_field(f, r.v[i], i == 0);
 	fputc('\n', f);
 	sync_file(f);
+	pb_ts_collect(pt, rep, res); /* this run's timeseries.csv lines (H2) */
 }

@@ -16,7 +16,7 @@
 #include "registry.h"
 #include "topo.h"
 
-#define PB_SCHEMA_VERSION 1
+#define PB_SCHEMA_VERSION 2 /* 2: point_id column (H1) */
 
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
@@ -57,6 +57,22 @@ struct pb_sweep {
 	const char *out;
 	bool append, quiet;
 	char *cmdline; /* the exact command line, shell-quoted */
+	/* Sweep engine (sweep.c, run.c): stopping rule, resume, shards. */
+	unsigned min_reps;          /* k: ok reps before the rule may stop (default 3) */
+	bool min_reps_given;
+	double cov_pct;             /* stop when CoV of the last k ok reps < this (0: never) */
+	uint64_t warmup_ns;         /* > 0: warm-up by duration (--warmup 200ms) */
+	bool resume;                /* --resume: continue the points in DIR/results.csv */
+	unsigned shard_k, shard_n;  /* --shard K/N (1/1: every point) */
+	struct pb_settings wl_jobs; /* --workload-jobs NAME=N: jobs per workload */
+	bool dry_run;               /* --dry-run: print the points, run nothing */
+	/* Measurement (H2, docs/methodology.md). */
+	int mode;                   /* enum pb_mode, --mode (default throughput) */
+	uint64_t duration_ns;       /* --duration; 0: a fixed job count */
+	uint64_t rate;              /* --rate: jobs/s over all producers (mode rate) */
+	int latency;                /* --latency: 1 on, 0 off, -1 default (off in throughput) */
+	unsigned sample_ms;         /* --sample-ms: timeseries period; 0: none */
+	bool jobs_given;
 };
 
 /* One combination of the axes; each repetition of it is one CSV row. */
@@ -72,6 +88,17 @@ struct pb_point {
 	uint64_t jobs, warmup;
 	int *cpus_workers, *cpus_producers;
 	char skip[256]; /* supported() reason, or "" */
+	/* Measurement (H2): how jobs are submitted and what is recorded. */
+	int mode;             /* enum pb_mode */
+	uint64_t rate;        /* mode rate: jobs/s over all producers */
+	uint64_t duration_ns; /* > 0: submit until then (jobs is the id cap) */
+	bool latency;         /* record submit->start latency */
+	unsigned sample_ms;   /* timeseries sampling period; 0: none */
+	/* Pin policies of this point (--pin-workers "none compact" is an axis). */
+	const char *pin_workers, *pin_producers;
+	/* Hash of everything above that defines the configuration (plan.c
+	 * point_key(): a new configuration field must be added there). */
+	char id[17];
 };
 
 /* Row status, in the order of severity used by the summary. */
@@ -90,8 +117,23 @@ struct pb_result {
 	uint64_t pending_end, pending_peak;
 	uint64_t batches, parks, wakes, timer_wakes, full;
 	uint64_t peak_rss_kb, ctx_switches;
+	/* Measurement (H2).  have: PB_RES_* bits for figures that may be n/a. */
+	uint32_t have;
+	uint64_t jobs;       /* timed jobs submitted (== pt->jobs unless --duration) */
+	uint64_t submit_ns;  /* t0 to the last timed submit (rate_achieved) */
+	uint64_t rate_lag_max; /* rate mode: most a timed submit ran behind its schedule */
+	uint64_t lat_count, lat_p50, lat_p90, lat_p99, lat_p999, lat_max;
+	uint64_t lat_first[4]; /* first 1 job (its latency), 100, 10k, 1M jobs (p99) */
+	uint64_t jm_allocs, jm_bytes; /* jemalloc requests in the timed phase */
+	uint64_t ctr[8];     /* PB_CTR_* over the timed phase */
 	char note[200];
 };
+/* Measurement (H2): result bits for figures that can be unavailable.
+ * Counters use bit (8 + PB_CTR_*). */
+#define PB_RES_LAT 0x1u
+#define PB_RES_FIRST(i) (0x2u << (i)) /* lat_first[i], i = 0..3 */
+#define PB_RES_ALLOCS 0x40u
+#define PB_RES_CTR(c) (0x100u << (c))
 #define PB_RESULT_MAGIC 0x50425231u
 
 /* Shared page the child updates as it goes, read by the parent on a stall. */
@@ -145,9 +187,142 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 
 /* meta.c */
 int pb_meta_write(const char *dir, const struct pb_sweep *sw, const struct pb_topo *topo,
-		  bool append);
+		  const struct pb_point *pts, size_t npts, bool append);
 
 /* Small helpers (run.c). */
 void pb_opts_string(const struct pb_optvals *ov, char *buf, size_t len); /* "a=1;b=x" or "-" */
+
+/* ---- sweep engine (H1): statistics, summary.csv, sweep files, merge ---------- */
+
+#define PB_MAX_JOBS (1ull << 30) /* the child's seen[] array is one byte per job */
+
+/* stats.c: a CSV file read whole (RFC 4180).  Not thread-safe. */
+struct pb_table {
+	char *buf, *rawbuf;   /* the file: fields unquoted in place / raw rows */
+	size_t ncols, nrows, rawcap;
+	char **hdr;           /* ncols names */
+	char ***rows;         /* nrows x ncols fields */
+	char **raw;           /* each row as in the file, without its newline */
+	bool partial;         /* the last row had no newline (cut short) and is left out */
+	size_t good_len;      /* bytes up to the end of the last complete row */
+};
+/* 0, or -errno with a one-line reason in err (-EINVAL: malformed). */
+int pb_table_read(const char *path, struct pb_table *t, char *err, size_t errlen);
+int pb_table_col(const struct pb_table *t, const char *name); /* index or -1 */
+void pb_table_free(struct pb_table *t);
+
+/* Statistics of n values; NAN where undefined (sd and CI need n >= 2).
+ * CI: mean +- t(0.975, n-1) * sd / sqrt(n), sd the sample deviation. */
+struct pb_stat {
+	unsigned n;
+	double median, min, max, mean, sd, ci_lo, ci_hi;
+};
+void pb_stat_compute(const double *v, unsigned n, struct pb_stat *s);
+double pb_t975(unsigned df);                   /* Student t, two-sided 95 % */
+double pb_cov_pct(const double *v, unsigned n); /* 100 * sd / mean; NAN if n < 2 */
+
+/* The stopping rule: stop once the last k = min_reps ok repetitions have a
+ * CoV below cov_pct (k >= 2, cov_pct > 0), or at --reps. */
+struct pb_rule {
+	unsigned min_reps;
+	double cov_pct;
+};
+/* Is the rule met by the ok values so far (in rep order)?  *cov_out: CoV of
+ * the last min(k, n_ok) values (NAN if fewer than 2). */
+bool pb_rule_met(const double *ok, unsigned n_ok, const struct pb_rule *r, double *cov_out);
+/* Where a point's rule comes from (merge: the inputs' summary.csv). */
+typedef void (*pb_rule_lookup)(void *ctx, const char *point_id, struct pb_rule *r);
+const char *pb_summary_header(void);
+/* Read DIR/results.csv, write DIR/summary.csv (atomically) and, if table_out,
+ * a table per point.  0 or -errno (logged). */
+int pb_summary_write(const char *dir, const struct pb_rule *dflt, pb_rule_lookup lookup, void *ctx,
+		     FILE *table_out);
+
+/* sweep.c */
+/* Prefix of the next pb_usage_error line ("FILE:LINE: key 'k' in [s]: "), or
+ * NULL: set while an option that came from a sweep file is checked. */
+extern const char *pb_usage_ctx;
+void pb_usage_ctx_arg(int argi);        /* origin of run argument argi, or NULL */
+void pb_usage_ctx_opt(const char *opt); /* origin of the last key that gave --opt */
+/* "poolbench sweep FILE [overrides]": read FILE (inih) into run arguments
+ * (*argv_out[0] is "sweep"), overrides last.  Exits 2 on any bad input. */
+void pb_sweep_load(int argc, char **argv, int *argc_out, char ***argv_out);
+/* The loaded sweep file (for meta.json), or NULL fields. */
+struct pb_sweepfile {
+	const char *path, *text;
+	const char *title, *description, *x, *y;
+};
+extern struct pb_sweepfile pb_sweepfile;
+/* Option values with more than a number (exit 2 on bad input). */
+void pb_parse_warmup(const char *arg, struct pb_sweep *sw);
+void pb_parse_cov(const char *arg, double *out);
+void pb_parse_shard(const char *arg, unsigned *k, unsigned *n);
+/* Expand list syntax for counts: "1..4", "pow2:1..2xpus", "pus" -> "1,2,4".
+ * Returns @arg itself when there is nothing to expand. */
+const char *pb_expand_counts(const char *flag, const char *arg);
+/* Checks across options once all are parsed (min-reps vs reps, ...). */
+void pb_sweep_check(struct pb_sweep *sw);
+/* Usage error about option @opt (prefixed with its sweep-file origin). */
+void pb_usage_error_opt(const char *opt, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/* main.c: the run command's long options (sweep files map keys onto them). */
+struct option;
+const struct option *pb_run_longopts(void);
+
+/* run.c: --dry-run: one line per planned point (point_id and label) on stdout. */
+void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t npts);
+
+/* merge.c: "poolbench merge DIR... --out DIR" */
+int pb_merge_cmd(int argc, char **argv, char *cmdline);
+
+/* ---- measurement (H2): modes, counters, allocation counts, timeseries ------- */
+
+enum pb_mode { PB_MODE_THROUGHPUT, PB_MODE_LATENCY, PB_MODE_RATE };
+const char *pb_mode_name(int mode); /* "throughput", "latency", "rate" (child.c) */
+/* Latency mode: at most this many jobs in flight per worker (the seed's bound). */
+#define PB_LATENCY_INFLIGHT_PER_WORKER 32
+/* --duration (closed loop) without --warmup: warm-up jobs. */
+#define PB_DURATION_WARMUP_JOBS 20000
+
+/* perf.c: process-wide counters (inherit=1); one thread uses a pb_perf. */
+enum pb_ctr {
+	PB_CTR_TASK_CLOCK, PB_CTR_CTX_SWITCHES, PB_CTR_PAGE_FAULTS, PB_CTR_CYCLES,
+	PB_CTR_INSTRUCTIONS, PB_CTR_CACHE_REFS, PB_CTR_CACHE_MISSES, PB_CTR_COUNT
+};
+struct pb_perf {
+	int fd[PB_CTR_COUNT];
+	int err[PB_CTR_COUNT]; /* errno of a failed open, else 0 */
+};
+/* Open every counter disabled; call before the run's threads start. */
+void pb_perf_open(struct pb_perf *p);
+void pb_perf_start(struct pb_perf *p); /* reset + enable */
+/* Disable and read; returns a bit mask (1 << PB_CTR_*) of the counters read. */
+unsigned pb_perf_stop(struct pb_perf *p, uint64_t out[PB_CTR_COUNT]);
+void pb_perf_close(struct pb_perf *p);
+
+/* memstat.c: jemalloc allocation counts (any thread; counts are exact for
+ * threads that flushed their tcache or exited since they last allocated). */
+struct pb_alloc_snap {
+	uint64_t allocs; /* allocation requests (malloc, calloc, realloc, ...) */
+	uint64_t bytes;  /* their sizes rounded up to the size class */
+};
+int pb_alloc_available(void);      /* 1 if poolbench is linked with jemalloc */
+void pb_alloc_flush_thread(void);  /* merge the calling thread's tcache counts */
+int pb_alloc_snapshot(struct pb_alloc_snap *s); /* 0 or -ENOTSUP */
+
+/* memstat.c: timeseries.csv (parent, single-threaded).  The child writes
+ * lines of PB_TS_SAMPLE_COLS to pb_ts_part_path(); after each run the
+ * parent appends the complete ones, prefixed with the point's columns. */
+#define PB_TS_SAMPLE_COLS "phase,t_ms,submitted,executed,segs_live,segs_allocated,pending,retired,freed"
+void pb_ts_open(const char *dir, bool append); /* exits 2 on a bad file */
+const char *pb_ts_part_path(void);            /* NULL: no timeseries */
+void pb_ts_collect(const struct pb_point *pt, unsigned rep, const struct pb_result *res);
+
+/* Timed jobs of a row: what the child ran (--duration), else --jobs. */
+static inline uint64_t pb_result_jobs(const struct pb_point *pt, const struct pb_result *r)
+{
+	return r->jobs ? r->jobs : pt->jobs;
+}
 
 #endif

@@ -34,7 +34,7 @@ void pb_usage_error(const char *fmt, ...)
 	for (char *p = buf; *p; p++)
 		if (*p == '\n')
 			*p = ' ';
-	fprintf(stderr, "%s: %s\n", pb_prog, buf);
+	fprintf(stderr, "%s: %s%s\n", pb_prog, pb_usage_ctx ? pb_usage_ctx : "", buf);
 	exit(PB_EXIT_USAGE);
 }
 
@@ -44,6 +44,9 @@ static void usage(FILE *f)
 		"usage: poolbench list                 plug-ins: backends, reclaimers, workloads, options\n"
 		"       poolbench topo                 topology and the CPUs each pin policy gives\n"
 		"       poolbench run [options]        run a sweep; one CSV row per point and repetition\n"
+		"       poolbench sweep FILE [options] run the sweep described by an INI file\n"
+		"                                      (docs/sweeps.md); options override the file\n"
+		"       poolbench merge DIR... --out DIR  join result directories (shards)\n"
 		"\n"
 		"run options (LIST = comma-separated values; every combination is a point):\n"
 		"  --backend LIST        queue backends (default segmented)\n"
@@ -59,11 +62,29 @@ static void usage(FILE *f)
 		"  --flush-us LIST       pool flush timer in microseconds (default 50)\n"
 		"  --batch LIST          jobs per pop_batch (default 64)\n"
 		"  --jobs N              timed jobs per run (default 200000)\n"
-		"  --warmup N            untimed jobs before the timed phase (default jobs/10)\n"
-		"  --reps N              repetitions per point (default 3)\n"
+		"  --workload-jobs NAME=N  timed jobs for workload NAME (repeatable; else --jobs)\n"
+		"  --warmup N|DURATION   untimed jobs before the timed phase (default jobs/10), or\n"
+		"                        a duration such as 200ms (units ns, us, ms, s)\n"
+		"  --reps N              most repetitions per point (default 10)\n"
+		"  --min-reps K          fewest ok repetitions; the CoV is over the last K (default 3)\n"
+		"  --cov PCT             stop a point once the CoV of ns_per_job over its last K ok\n"
+		"                        repetitions is below PCT percent (default 2; 0: run --reps)\n"
+		"  --resume              continue DIR/results.csv: skip the repetitions it has\n"
+		"  --shard K/N           run only points i with i mod N = K-1 (plan order from 0)\n"
+		"  --dry-run             print the planned points (point_id, axes) and stop\n"
 		"  --watchdog SECONDS    kill a run after this long: status stall (default 120)\n"
+		"  --mode MODE           throughput (closed loop), latency (at most workers x 32 jobs\n"
+		"                        in flight) or rate (open loop at --rate); default throughput\n"
+		"  --duration TIME       submit for this long instead of --jobs jobs (2, 0.5s, 500ms);\n"
+		"                        in rate mode: rate x duration jobs\n"
+		"  --rate JOBS_PER_S     rate mode: submissions per second over all producers\n"
+		"  --latency on|off      record submit->start latency (always on in latency and\n"
+		"                        rate modes; default off in throughput mode)\n"
+		"  --sample-ms MS        timeseries.csv period: reclaimer pending, live segments\n"
+		"                        (default 1; 0: no timeseries)\n"
 		"  --pin-workers POLICY  none, compact, scatter, node:N or a CPU list (default none)\n"
 		"  --pin-producers POLICY  the same for producers (after the workers in one order)\n"
+		"                        several policies separated by spaces are an axis\n"
 		"  --backend-opt NAME=VALUE   set a backend option (repeatable)\n"
 		"  --reclaim-opt NAME=VALUE   set a reclaimer option (repeatable)\n"
 		"  --workload-opt NAME=VALUE  set a workload option (repeatable)\n"
@@ -176,6 +197,7 @@ static void parse_ulist(const char *flag, const char *arg, struct pb_ulist *l, u
 {
 	struct pb_strlist s;
 
+	arg = pb_expand_counts(flag, arg); /* 1..4, pow2:1..2xpus */
 	parse_strlist(flag, arg, &s);
 	l->n = 0;
 	for (unsigned i = 0; i < s.n; i++) {
@@ -369,6 +391,8 @@ enum {
 	O_BACKEND = 256, O_RECLAIM, O_WORKLOAD, O_PRODUCERS, O_WORKERS, O_SEG_SIZE, O_SEG_COUNT,
 	O_CAPACITY, O_SEG_SUPPLY, O_JOBS, O_REPS, O_OUT, O_WARMUP, O_WATCHDOG, O_WAKE, O_FLUSH,
 	O_BATCH, O_PIN_W, O_PIN_P, O_APPEND, O_QUIET, O_BOPT, O_ROPT, O_WOPT, O_HELP,
+	O_MIN_REPS, O_COV, O_RESUME, O_SHARD, O_WL_JOBS, O_DRY_RUN, /* sweep engine (H1) */
+	O_MODE, O_DURATION, O_RATE, O_LATENCY, O_SAMPLE_MS, /* measurement (H2) */
 };
 
 static const struct option run_longopts[] = {
@@ -397,10 +421,110 @@ static const struct option run_longopts[] = {
 	{"reclaim-opt", required_argument, NULL, O_ROPT},
 	{"workload-opt", required_argument, NULL, O_WOPT},
 	{"help", no_argument, NULL, O_HELP},
+	{"min-reps", required_argument, NULL, O_MIN_REPS},
+	{"cov", required_argument, NULL, O_COV},
+	{"resume", no_argument, NULL, O_RESUME},
+	{"shard", required_argument, NULL, O_SHARD},
+	{"workload-jobs", required_argument, NULL, O_WL_JOBS},
+	{"dry-run", no_argument, NULL, O_DRY_RUN},
+	{"mode", required_argument, NULL, O_MODE},
+	{"duration", required_argument, NULL, O_DURATION},
+	{"rate", required_argument, NULL, O_RATE},
+	{"latency", required_argument, NULL, O_LATENCY},
+	{"sample-ms", required_argument, NULL, O_SAMPLE_MS},
 	{NULL, 0, NULL, 0},
 };
 
+const struct option *pb_run_longopts(void)
+{
+	return run_longopts;
+}
+
 #define MAX_JOBS (1ull << 30) /* the seen[] array is one byte per job */
+
+/* ---- measurement options (H2) ---------------------------------------------- */
+
+static int parse_mode(const char *arg)
+{
+	static const char *const names[] = {"throughput", "latency", "rate"};
+	const char *near;
+
+	for (int i = 0; i < (int)PB_ARRAY_SIZE(names); i++)
+		if (!strcmp(arg, names[i]))
+			return i;
+	near = pb_closest(arg, names, PB_ARRAY_SIZE(names));
+	pb_usage_error("unknown mode '%s' for --mode, allowed: throughput, latency, rate%s%s%s", arg,
+		       near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+}
+
+/* "2", "0.5s", "500ms", "100us", "1000000ns": > 0 and at most a day. */
+static uint64_t parse_duration(const char *arg)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {{"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"ns", 1}};
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (!errno && end != arg && (*arg >= '0' && *arg <= '9'))
+		for (size_t i = 0; i < PB_ARRAY_SIZE(units); i++)
+			if (!strcmp(end, units[i].unit)) {
+				double ns = v * units[i].ns;
+
+				if (ns >= 1e6 && ns <= 86400e9)
+					return (uint64_t)ns;
+				break;
+			}
+	pb_usage_error("value '%s' is not valid for --duration, allowed: 1ms .. 86400s, "
+		       "like 2, 0.5s or 500ms", arg);
+}
+
+static int parse_onoff(const char *flag, const char *arg)
+{
+	if (!strcmp(arg, "on") || !strcmp(arg, "true") || !strcmp(arg, "yes") || !strcmp(arg, "1"))
+		return 1;
+	if (!strcmp(arg, "off") || !strcmp(arg, "false") || !strcmp(arg, "no") || !strcmp(arg, "0"))
+		return 0;
+	pb_usage_error("value '%s' is not valid for --%s, allowed: on, off", arg, flag);
+}
+
+/* Checks across the measurement options; fixes jobs and warm-up for --duration. */
+static void check_measure(struct pb_sweep *sw)
+{
+	if (sw->rate && sw->mode != PB_MODE_RATE)
+		pb_usage_error_opt("rate", "--rate %llu needs --mode rate (the %s mode submits as fast as it can)",
+			       (unsigned long long)sw->rate, pb_mode_name(sw->mode));
+	if (sw->mode == PB_MODE_RATE && !sw->rate)
+		pb_usage_error_opt("mode", "--mode rate needs --rate JOBS_PER_S (1 .. 1000000000)");
+	if (sw->latency == 0 && sw->mode != PB_MODE_THROUGHPUT)
+		pb_usage_error_opt("latency", "--latency off is only valid with --mode throughput: the %s mode "
+			       "always records latency", pb_mode_name(sw->mode));
+	if (sw->latency < 0)
+		sw->latency = sw->mode != PB_MODE_THROUGHPUT;
+	if (!sw->duration_ns)
+		return;
+	if (sw->mode == PB_MODE_RATE) {
+		double n = (double)sw->rate * (double)sw->duration_ns / 1e9;
+
+		if (sw->jobs_given)
+			pb_usage_error_opt("duration", "--jobs and --duration exclude each other in rate mode "
+				       "(the job count is rate x duration)");
+		if (n < 1 || n > (double)MAX_JOBS / 2)
+			pb_usage_error_opt("duration", "--rate %llu x --duration gives %.0f jobs, allowed: 1 .. %llu",
+				       (unsigned long long)sw->rate, n, MAX_JOBS / 2);
+		sw->jobs = (uint64_t)(n + 0.5);
+		return;
+	}
+	/* Closed loop for a time: --jobs (if given) caps the timed ids; the
+	 * warm-up is a fixed count unless given. */
+	if (sw->warmup < 0 && !sw->warmup_ns)
+		sw->warmup = PB_DURATION_WARMUP_JOBS;
+	if (!sw->jobs_given)
+		sw->jobs = MAX_JOBS - (sw->warmup > 0 ? (uint64_t)sw->warmup : 0);
+}
 
 static char *default_out(void)
 {
@@ -439,7 +563,11 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 	sw.producers.n = sw.workers.n = 1;
 	sw.producers.v[0] = sw.workers.v[0] = 1;
 	sw.jobs = 200000;
-	sw.reps = 3;
+	sw.reps = 10;
+	sw.min_reps = 3;
+	sw.cov_pct = 2.0;
+	sw.latency = -1;
+	sw.sample_ms = 1;
 	sw.warmup = -1;
 	sw.watchdog_s = 120;
 	sw.pin_workers = sw.pin_producers = "none";
@@ -448,6 +576,7 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":", run_longopts, NULL)) != -1) {
+		pb_usage_ctx_arg(optind - 1); /* sweep files: say where the value came from */
 		switch (c) {
 		case O_BACKEND: parse_strlist("backend", optarg, &sw.backends); break;
 		case O_RECLAIM:
@@ -461,14 +590,17 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_SEG_COUNT: parse_strlist("seg-count", optarg, &sw.axis[AX_SEG_COUNT]); break;
 		case O_CAPACITY: parse_strlist("capacity", optarg, &sw.axis[AX_CAPACITY]); break;
 		case O_SEG_SUPPLY: parse_strlist("seg-supply", optarg, &sw.axis[AX_SEG_SUPPLY]); break;
-		case O_JOBS: sw.jobs = parse_num("jobs", optarg, 1, MAX_JOBS); break;
+		case O_JOBS:
+			sw.jobs = parse_num("jobs", optarg, 1, MAX_JOBS);
+			sw.jobs_given = true;
+			break;
 		case O_REPS: sw.reps = (unsigned)parse_num("reps", optarg, 1, 1000); break;
 		case O_OUT:
 			if (!*optarg)
 				pb_usage_error("empty --out directory");
 			sw.out = optarg;
 			break;
-		case O_WARMUP: sw.warmup = (int64_t)parse_num("warmup", optarg, 0, MAX_JOBS); break;
+		case O_WARMUP: pb_parse_warmup(optarg, &sw); break;
 		case O_WATCHDOG:
 			sw.watchdog_s = (unsigned)parse_num("watchdog", optarg, 1, 7 * 86400);
 			break;
@@ -483,6 +615,20 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_ROPT: parse_setting("reclaim-opt", optarg, &sw.ropt); break;
 		case O_WOPT: parse_setting("workload-opt", optarg, &sw.wopt); break;
 		case O_HELP: usage(stdout); return PB_EXIT_OK;
+		case O_MIN_REPS:
+			sw.min_reps = (unsigned)parse_num("min-reps", optarg, 1, 1000);
+			sw.min_reps_given = true;
+			break;
+		case O_COV: pb_parse_cov(optarg, &sw.cov_pct); break;
+		case O_RESUME: sw.resume = true; break;
+		case O_SHARD: pb_parse_shard(optarg, &sw.shard_k, &sw.shard_n); break;
+		case O_WL_JOBS: parse_setting("workload-jobs", optarg, &sw.wl_jobs); break;
+		case O_DRY_RUN: sw.dry_run = true; break;
+		case O_MODE: sw.mode = parse_mode(optarg); break;
+		case O_DURATION: sw.duration_ns = parse_duration(optarg); break;
+		case O_RATE: sw.rate = parse_num("rate", optarg, 1, 1000000000); break;
+		case O_LATENCY: sw.latency = parse_onoff("latency", optarg); break;
+		case O_SAMPLE_MS: sw.sample_ms = (unsigned)parse_num("sample-ms", optarg, 0, 60000); break;
 		case ':':
 			pb_usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -490,12 +636,15 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 				       argv[optind - 1]);
 		}
 	}
+	pb_usage_ctx = NULL;
 	if (optind < argc)
 		pb_usage_error("unexpected argument '%s' for run (see 'poolbench run --help')",
 			       argv[optind]);
 	if (sw.warmup > (int64_t)MAX_JOBS - (int64_t)sw.jobs)
-		pb_usage_error("value %lld is out of range for --warmup, allowed: 0 .. %llu with --jobs %llu",
+		pb_usage_error_opt("warmup", "value %lld is out of range for --warmup, allowed: 0 .. %llu with --jobs %llu",
 			       (long long)sw.warmup, MAX_JOBS - sw.jobs, (unsigned long long)sw.jobs);
+	pb_sweep_check(&sw);
+	check_measure(&sw);
 
 	rc = pb_topo_open(&topo);
 	if (rc) {
@@ -504,21 +653,29 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 	}
 	/* Every value is validated here, before anything is written. */
 	npts = pb_plan(&sw, topo, &pts);
+	if (sw.dry_run) {
+		pb_plan_notes();
+		pb_print_plan(&sw, pts, npts);
+		pb_topo_close(topo);
+		return PB_EXIT_OK;
+	}
 
 	if (!sw.out)
 		sw.out = default_out();
 	rc = mkdir_p(sw.out);
 	if (rc)
 		pb_usage_error("cannot use output directory '%s': %s", sw.out, strerror(-rc));
-	csv = pb_csv_open(sw.out, sw.append);
+	csv = pb_csv_open(sw.out, sw.append || sw.resume);
+	pb_ts_open(sw.out, sw.append || sw.resume); /* timeseries.csv (H2) */
 	pb_plan_notes();
-	rc = pb_meta_write(sw.out, &sw, topo, sw.append);
+	rc = pb_meta_write(sw.out, &sw, topo, pts, npts, sw.append || sw.resume);
 	if (rc)
 		pb_log("warning: cannot write %s/meta.json: %s", sw.out, strerror(-rc));
 	pb_topo_close(topo);
 	if (!sw.quiet)
-		pb_log("%zu point%s x %u rep%s -> %s/results.csv", npts, npts == 1 ? "" : "s", sw.reps,
-		       sw.reps == 1 ? "" : "s", sw.out);
+		pb_log("%zu point%s x %u..%u reps (stop at CoV < %g%% over the last %u) -> %s/results.csv",
+		       npts, npts == 1 ? "" : "s", sw.min_reps, sw.reps, sw.cov_pct, sw.min_reps,
+		       sw.out);
 	rc = pb_run_sweep(&sw, pts, npts, csv);
 	if (fclose(csv)) {
 		pb_log("error closing %s/results.csv: %s", sw.out, strerror(errno));
@@ -545,9 +702,23 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return PB_EXIT_OK;
 	}
-	if (strcmp(argv[1], "run"))
-		pb_usage_error("unknown command '%s', allowed: list, topo, run", argv[1]);
+	if (!strcmp(argv[1], "merge")) {
+		rc = pb_merge_cmd(argc - 1, argv + 1, join_cmdline(argc, argv));
+		pb_xfree_all();
+		return rc;
+	}
+	if (strcmp(argv[1], "run") && strcmp(argv[1], "sweep"))
+		pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge", argv[1]);
 	cmdline = join_cmdline(argc, argv);
+	if (!strcmp(argv[1], "sweep")) {
+		int nargc;
+		char **nargv;
+
+		pb_sweep_load(argc - 1, argv + 1, &nargc, &nargv);
+		rc = cmd_run(nargc, nargv, cmdline);
+		pb_xfree_all();
+		return rc;
+	}
 	rc = cmd_run(argc - 1, argv + 1, cmdline);
 	pb_xfree_all();
 	return rc;
