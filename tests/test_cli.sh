@@ -153,7 +153,7 @@ body = [dict(zip(hdr, r)) for r in rows[1:]]
 for r, raw in zip(body, rows[1:]):
     if len(raw) != len(hdr):
         bad.append("row with %d fields, header %d" % (len(raw), len(hdr)))
-    if r["schema_version"] != "1":
+    if r["schema_version"] != body[0]["schema_version"] or not r["schema_version"].isdigit():
         bad.append("schema_version %s" % r["schema_version"])
     if r["status"] == "skip":
         continue

@@ -781,8 +781,12 @@ static void *consumer_main(void *arg)
 
 			if (popped == pushed)
 				break;
-			if (pb_now_ns() - atomic_load_explicit(&m->last_progress_ns,
-							       memory_order_relaxed) > tc_stall_ns()) {
+			/* Load the last progress time before the clock: another
+			 * consumer may store a newer time meanwhile (no underflow). */
+			uint64_t seen_ns = atomic_load_explicit(&m->last_progress_ns, memory_order_relaxed);
+			uint64_t now = pb_now_ns();
+
+			if (now > seen_ns && now - seen_ns > tc_stall_ns()) {
 				tc_err(&m->errs, "%s %ux%u: lost jobs: %" PRIu64 " pushed, %" PRIu64
 				       " popped, pop returns nothing for %" PRIu64 " s", c->desc,
 				       m->nprod, m->ncons, pushed, popped,
