@@ -254,15 +254,42 @@ static size_t worker_run_batch(struct pb_pool *p, struct pb_worker *w, const str
 	return i;
 }
 
-static void worker_publish(struct pb_worker *w, uint64_t taken, uint64_t ex, uint64_t er,
-			   uint64_t ca, uint64_t ba)
+/* A worker's private running totals, published once per batch. */
+struct worker_counts {
+	uint64_t taken, executed, errors, cancelled, batches, parks;
+};
+
+static void worker_publish(struct pb_worker *w, const struct worker_counts *c)
 {
 	/* relaxed: single writer; readers want eventually-consistent totals. */
-	atomic_store_explicit(&w->taken, taken, memory_order_relaxed);
-	atomic_store_explicit(&w->executed, ex, memory_order_relaxed);
-	atomic_store_explicit(&w->errors, er, memory_order_relaxed);
-	atomic_store_explicit(&w->cancelled, ca, memory_order_relaxed);
-	atomic_store_explicit(&w->batches, ba, memory_order_relaxed);
+	atomic_store_explicit(&w->taken, c->taken, memory_order_relaxed);
+	atomic_store_explicit(&w->executed, c->executed, memory_order_relaxed);
+	atomic_store_explicit(&w->errors, c->errors, memory_order_relaxed);
+	atomic_store_explicit(&w->cancelled, c->cancelled, memory_order_relaxed);
+	atomic_store_explicit(&w->batches, c->batches, memory_order_relaxed);
+	atomic_store_explicit(&w->parks, c->parks, memory_order_relaxed);
+}
+
+/* Handle the n jobs just popped into w->buf.  Returns false when the pool
+ * was told to stop (the unrun rest of the batch went to the leftovers). */
+static bool worker_handle_batch(struct pb_pool *p, struct pb_worker *w, size_t n,
+				struct worker_counts *c)
+{
+	size_t done;
+
+	c->taken += n;
+	c->batches++;
+	/* The jobs are copies: nothing in queue memory is held now. */
+	pb_queue_quiescent(p->qops, p->q, w->qt);
+	if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->dequeued)
+		p->hooks->dequeued(p->hooks->ctx, w->idx, n);
+	done = worker_run_batch(p, w, w->buf, n, &c->executed, &c->errors, &c->cancelled);
+	worker_publish(w, c);
+	if (PB_UNLIKELY(done < n)) {
+		pool_keep_leftovers(p, w->buf + done, n - done);
+		return false;
+	}
+	return true;
 }
 
 static void *worker_main(void *arg)
@@ -271,7 +298,7 @@ static void *worker_main(void *arg)
 	struct pb_pool *p = w->pool;
 	const struct pb_queue_ops *o = p->qops;
 	struct pb_queue *q = p->q;
-	uint64_t taken = 0, ex = 0, er = 0, ca = 0, ba = 0, parks = 0;
+	struct worker_counts c = {0};
 	unsigned spins = 0;
 
 	if (w->cpu >= 0 && pb_pin_self(w->cpu) != 0)
@@ -299,26 +326,14 @@ static void *worker_main(void *arg)
 			atomic_fetch_sub(&p->idle, 1);
 			/* Counted as a park: the worker blocked in the channel (or found a
 			 * job at once, which an empty pop_batch just before makes rare). */
-			parks++;
-			atomic_store_explicit(&w->parks, parks, memory_order_relaxed);
+			c.parks++;
+			atomic_store_explicit(&w->parks, c.parks, memory_order_relaxed);
 			if (n == 0)
 				continue;
 		}
 		if (n) {
-			size_t done;
-
-			taken += n;
-			ba++;
-			/* The jobs are copies: nothing in queue memory is held now. */
-			pb_queue_quiescent(o, q, w->qt);
-			if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->dequeued)
-				p->hooks->dequeued(p->hooks->ctx, w->idx, n);
-			done = worker_run_batch(p, w, w->buf, n, &ex, &er, &ca);
-			worker_publish(w, taken, ex, er, ca, ba);
-			if (PB_UNLIKELY(done < n)) {
-				pool_keep_leftovers(p, w->buf + done, n - done);
+			if (PB_UNLIKELY(!worker_handle_batch(p, w, n, &c)))
 				break;
-			}
 			spins = 0;
 			continue;
 		}
@@ -342,28 +357,15 @@ static void *worker_main(void *arg)
 				pb_queue_offline(o, q, w->qt);
 				futex_wait(&p->wake_seq, s, 0);
 				pb_queue_online(o, q, w->qt);
-				parks++;
-				atomic_store_explicit(&w->parks, parks, memory_order_relaxed);
+				c.parks++;
+				atomic_store_explicit(&w->parks, c.parks, memory_order_relaxed);
 			}
 			atomic_fetch_sub(&p->idle, 1);
-			if (n) {
-				size_t done;
-
-				taken += n;
-				ba++;
-				pb_queue_quiescent(o, q, w->qt);
-				if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->dequeued)
-					p->hooks->dequeued(p->hooks->ctx, w->idx, n);
-				done = worker_run_batch(p, w, w->buf, n, &ex, &er, &ca);
-				worker_publish(w, taken, ex, er, ca, ba);
-				if (PB_UNLIKELY(done < n)) {
-					pool_keep_leftovers(p, w->buf + done, n - done);
-					break;
-				}
-			}
+			if (n && PB_UNLIKELY(!worker_handle_batch(p, w, n, &c)))
+				break;
 		}
 	}
-	worker_publish(w, taken, ex, er, ca, ba);
+	worker_publish(w, &c);
 	o->thread_unregister(q, w->qt);
 	w->qt = NULL;
 out:

@@ -57,13 +57,11 @@ static void sync_file(FILE *f)
 	fsync(fileno(f));
 }
 
-FILE *pb_csv_open(const char *dir, bool append)
+FILE *pb_csv_open_file(const char *path, const char *header, bool append)
 {
-	char path[4096], line[2048];
-	FILE *f;
+	char line[4096];
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "%s/results.csv", dir);
-	f = fopen(path, "r");
 	if (f) {
 		size_t n;
 
@@ -77,10 +75,9 @@ FILE *pb_csv_open(const char *dir, bool append)
 		n = strlen(line);
 		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = 0;
-		if (strcmp(line, pb_csv_header()))
+		if (strcmp(line, header))
 			pb_usage_error("cannot append to %s: its header differs from this poolbench's "
-				       "(schema_version %d, %zu columns); use another --out", path,
-				       PB_SCHEMA_VERSION, NCOLS);
+				       "(schema_version %d); use another --out", path, PB_SCHEMA_VERSION);
 		f = fopen(path, "a");
 		if (!f)
 			pb_usage_error("cannot append to %s: %s", path, strerror(errno));
@@ -91,9 +88,17 @@ FILE *pb_csv_open(const char *dir, bool append)
 	f = fopen(path, "wx");
 	if (!f)
 		pb_usage_error("cannot create %s: %s", path, strerror(errno));
-	fprintf(f, "%s\n", pb_csv_header());
+	fprintf(f, "%s\n", header);
 	sync_file(f);
 	return f;
+}
+
+FILE *pb_csv_open(const char *dir, bool append)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/results.csv", dir);
+	return pb_csv_open_file(path, pb_csv_header(), append);
 }
 
 void pb_opts_string(const struct pb_optvals *ov, char *buf, size_t len)
@@ -109,7 +114,7 @@ void pb_opts_string(const struct pb_optvals *ov, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-static void put_field(FILE *f, const char *s, int first)
+void pb_csv_put_field(FILE *f, const char *s, int first)
 {
 	if (!first)
 		fputc(',', f);
@@ -309,7 +314,7 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 		abort();
 	}
 	for (size_t i = 0; i < r.n; i++)
-		put_field(f, r.v[i], i == 0);
+		pb_csv_put_field(f, r.v[i], i == 0);
 	fputc('\n', f);
 	sync_file(f);
 	pb_ts_collect(pt, rep, res); /* this run's timeseries.csv lines (H2) */

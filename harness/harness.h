@@ -182,6 +182,11 @@ const char *pb_csv_header(void); /* the header line, without newline */
 /* Open DIR/results.csv: create (with header) or, with append, check the
  * header of an existing file.  Exits PB_EXIT_USAGE on error. */
 FILE *pb_csv_open(const char *dir, bool append);
+/* Open @path for rows: create it with @header, or (with @append) check that
+ * its header is @header and append.  Usage errors exit (pb_usage_error). */
+FILE *pb_csv_open_file(const char *path, const char *header, bool append);
+/* Write one CSV field (RFC 4180 quoting), preceded by a comma unless @first. */
+void pb_csv_put_field(FILE *f, const char *s, int first);
 void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct pb_sweep *sw,
 		const struct pb_result *r);
 

@@ -138,36 +138,11 @@ static int ncommas(const char *s)
 
 void pb_ts_open(const char *dir, bool append)
 {
-	char path[4096], header[1024], line[1024];
-	FILE *f;
+	char path[4096], header[1024];
 
 	snprintf(header, sizeof(header), "%s,%s", ts_point_cols, ts_sample_cols);
 	snprintf(path, sizeof(path), "%s/timeseries.csv", dir);
-	f = fopen(path, "r");
-	if (f) {
-		size_t n;
-
-		if (!append) {
-			fclose(f);
-			pb_usage_error("%s already exists: use --append to add rows, or another --out", path);
-		}
-		if (!fgets(line, sizeof(line), f))
-			line[0] = 0;
-		fclose(f);
-		n = strlen(line);
-		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = 0;
-		if (strcmp(line, header))
-			pb_usage_error("cannot append to %s: its header differs from this poolbench's; "
-				       "use another --out", path);
-		ts_file = fopen(path, "a");
-	} else {
-		ts_file = fopen(path, "w");
-		if (ts_file)
-			fprintf(ts_file, "%s\n", header);
-	}
-	if (!ts_file)
-		pb_usage_error("cannot write %s: %s", path, strerror(errno));
+	ts_file = pb_csv_open_file(path, header, append);
 	fflush(ts_file);
 	snprintf(ts_part, sizeof(ts_part), "%s/.timeseries.%ld.part", dir, (long)getpid());
 	unlink(ts_part);

@@ -335,21 +335,6 @@ const char *pb_summary_header(void)
 	return buf;
 }
 
-static void put_field(FILE *f, const char *s)
-{
-	fputc(',', f);
-	if (!s[strcspn(s, ",\"\n\r")]) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
 
 static void put_num(FILE *f, double v, const char *fmt)
 {
@@ -562,9 +547,9 @@ int pb_summary_write(const char *dir, const struct pb_rule *dflt, pb_rule_lookup
 		met = pb_rule_met(nsv, nok, &rule, &cov);
 
 		fprintf(f, "%s", c_sv >= 0 ? t.rows[r0][c_sv] : "-");
-		put_field(f, pg->id);
+		pb_csv_put_field(f, pg->id, 0);
 		for (size_t i = 0; i < PB_ARRAY_SIZE(cfg_cols); i++)
-			put_field(f, cell(&t, r0, cfg_idx[i]));
+			pb_csv_put_field(f, cell(&t, r0, cfg_idx[i]), 0);
 		fprintf(f, ",%u,%u,%u,%u,%u,%u,%u", nrun, nok, cnt[RS_INVALID], cnt[RS_ERROR],
 			cnt[RS_CRASH], cnt[RS_STALL], cnt[RS_SKIP]);
 		for (int m = 0; m < 2; m++) {

@@ -9,21 +9,10 @@
 set -u
 
 PB=${1:?usage: test_cli.sh path/to/poolbench}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/pb-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/tap.sh"
+tap_init cli
 unset PB_FAULT
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
 
 # ---- the registry, as "list" prints it --------------------------------------
 "$PB" list >"$T/list" 2>"$T/list.err"
@@ -285,9 +274,4 @@ else
 	fail "pin compact with $w workers on $NPUS PUs: wraps and says so" "rc=$rc cpus='$cpus'" "$(cat "$T/pin.err")"
 fi
 
-echo "1..$n"
-if [ $failed -ne 0 ]; then
-	echo "# $failed of $n checks failed" >&2
-	exit 1
-fi
-exit 0
+tap_done

@@ -11,21 +11,10 @@
 set -u
 
 PB=${1:?usage: test_cli_measure.sh path/to/poolbench}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/pb-measure.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/tap.sh"
+tap_init measure
 unset PB_FAULT
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
 
 # The backend to run: the first registered one that takes a reclaimer (its
 # pending counts fill the timeseries), else the first one.
@@ -263,9 +252,4 @@ for l in lines[1:]:
 "
 if [ $rc -eq 1 ] && [ $rc2 -eq 1 ]; then ok "fault runs exit 1"; else fail "fault runs exit 1" "rc=$rc rc2=$rc2"; fi
 
-echo "1..$n"
-if [ $failed -ne 0 ]; then
-	echo "# $failed of $n checks failed" >&2
-	exit 1
-fi
-exit 0
+tap_done

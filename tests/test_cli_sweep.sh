@@ -12,21 +12,10 @@ set -u
 
 PB=${1:?usage: test_cli_sweep.sh path/to/poolbench [source root]}
 SRC=${2:-$(cd "$(dirname "$0")/.." && pwd)}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/pb-sweep.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/tap.sh"
+tap_init sweep
 unset PB_FAULT PB_FAKE_NS_PER_JOB
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
 
 NPUS=$("$PB" topo | sed -n 's/^topology: .* \([0-9][0-9]*\) PUs\{0,1\}$/\1/p')
 [ -n "$NPUS" ] || NPUS=$(nproc)
@@ -506,9 +495,4 @@ else
 	fail "--warmup 5ms, placement list, meta.json" "rc=$rc" "$probs" "$(tail -3 "$T/warm.err")"
 fi
 
-echo "1..$n"
-if [ $failed -ne 0 ]; then
-	echo "# $failed of $n checks failed" >&2
-	exit 1
-fi
-exit 0
+tap_done

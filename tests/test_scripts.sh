@@ -14,10 +14,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FIX=$ROOT/tests/fixtures
 PLOT=$ROOT/scripts/plot.py
 REPORT=$ROOT/scripts/report.py
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/pb-scripts.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+. "$ROOT/tests/tap.sh"
+tap_init scripts
 export MPLCONFIGDIR=$T/mpl
 
 if ! "$PY" -c 'import matplotlib, pandas' 2>/dev/null; then
@@ -25,15 +23,6 @@ if ! "$PY" -c 'import matplotlib, pandas' 2>/dev/null; then
 	exit 0
 fi
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
 check() { # check NAME COMMAND...: ok when the command succeeds
 	local name=$1
 	shift
@@ -355,5 +344,4 @@ else
 	n=$((n + 1)); echo "ok $n - plot.gp # SKIP gnuplot not installed"
 fi
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done

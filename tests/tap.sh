@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: MIT
+# TAP helpers shared by the shell test scripts (sourced, not run).
+# tap_init NAME: sets PY (Debian's python3, which has matplotlib/pandas), a
+# scratch directory T removed on exit, and the counters; ok/fail record one
+# check each; tap_done prints the plan and exits 1 if any check failed.
+
+tap_init() {
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=python3
+	T=$(mktemp -d "${TMPDIR:-/tmp}/pb-$1.XXXXXX")
+	trap 'rm -rf "$T"' EXIT
+	n=0
+	failed=0
+}
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+
+# fail NAME [DETAIL...]: details become TAP comment lines
+fail() {
+	n=$((n + 1)); failed=$((failed + 1))
+	echo "not ok $n - $1"
+	shift
+	for l in "$@"; do echo "# $l"; done
+}
+
+tap_done() {
+	echo "1..$n"
+	if [ "$failed" -ne 0 ]; then
+		echo "# $failed of $n checks failed" >&2
+		exit 1
+	fi
+	exit 0
+}
