@@ -17,10 +17,12 @@
  *
  * The wake policy only wakes at a threshold (wake_min_jobs per producer), so
  * jobs below it can sit in the queue while every worker is parked; the flush
- * timer bounds that wait to about flush_ns.  The timer itself parks when the
- * pool has been empty for a while; producers kick it with a relaxed read of
- * timer_parked per submit (no fence on the fast path).  The rare race in
- * which that read is stale is bounded by the timer's park timeout
+ * timer bounds that wait to about flush_ns.  The timer ticks only while it
+ * can matter: it parks when the pool has been empty for a while (producers
+ * kick it, with a relaxed read of timer_parked per submit: no fence on the
+ * fast path) and while every worker is busy (a worker kicks it when it goes
+ * idle, on its already-slow parking path).  The rare race in which the
+ * producer's read is stale is bounded by the timer's park timeout
  * (TIMER_PARK_NS), so progress never depends on winning a race.
  */
 #include <errno.h>
@@ -48,6 +50,8 @@
 #define DEFAULT_SPIN 64u
 #define TIMER_IDLE_TICKS 40u           /* empty ticks before the timer parks (~2 ms) */
 #define TIMER_PARK_NS 10000000ull      /* bound on a parked timer's sleep (10 ms) */
+#define TIMER_WAIT_SUBMIT 1            /* timer_parked: pool empty, a producer kicks */
+#define TIMER_WAIT_IDLE 2              /* timer_parked: all workers busy, an idling worker kicks */
 #define CHANNEL_WAIT_NS 10000000ull    /* pop_wait timeout per loop (10 ms) */
 
 struct pb_worker {
@@ -90,7 +94,7 @@ struct pb_pool {
 	_Atomic int closed;          /* submissions refused */
 	_Atomic int qclosed;         /* queue close() has returned */
 	_Atomic int stop;            /* shutdown timed out: stop taking jobs */
-	_Atomic int timer_parked;
+	_Atomic int timer_parked;    /* 0 or TIMER_WAIT_* */
 
 	/* Written on every park / unpark. */
 	_Atomic unsigned idle PB_ALIGNED;
@@ -149,9 +153,12 @@ static void pool_wake_workers(struct pb_pool *p, int n)
 	futex_wake(&p->wake_seq, n);
 }
 
-static void pool_kick_timer(struct pb_pool *p)
+/* Wake the timer if it sleeps waiting for @why (TIMER_WAIT_*). */
+static void pool_kick_timer(struct pb_pool *p, int why)
 {
-	if (atomic_exchange(&p->timer_parked, 0)) {
+	int expect = why;
+
+	if (atomic_compare_exchange_strong(&p->timer_parked, &expect, 0)) {
 		atomic_fetch_add(&p->timer_seq, 1);
 		futex_wake(&p->timer_seq, 1);
 	}
@@ -352,6 +359,9 @@ static void *worker_main(void *arg)
 
 			atomic_fetch_add(&p->idle, 1);
 			atomic_thread_fence(memory_order_seq_cst);
+			/* seq_cst: pairs with timer_park(TIMER_WAIT_IDLE)'s store + idle load. */
+			if (atomic_load(&p->timer_parked) == TIMER_WAIT_IDLE)
+				pool_kick_timer(p, TIMER_WAIT_IDLE);
 			n = o->pop_batch(q, w->qt, w->buf, p->batch_max);
 			if (n == 0 && !atomic_load(&p->qclosed) && !atomic_load(&p->stop)) {
 				pb_queue_offline(o, q, w->qt);
@@ -377,6 +387,26 @@ out:
 
 /* ---- flush timer ---- */
 
+/* Sleep on timer_seq until kicked (by the party that @why names) or
+ * TIMER_PARK_NS passes.  The reason to sleep is re-checked after publishing
+ * timer_parked (seq_cst store, then load): against the kicker's seq_cst update
+ * (pending / idle) followed by its load of timer_parked, one side sees the
+ * other (store-buffer litmus). */
+static void timer_park(struct pb_pool *p, int why)
+{
+	uint32_t s = atomic_load(&p->timer_seq);
+	bool sleep;
+
+	atomic_store(&p->timer_parked, why);
+	if (why == TIMER_WAIT_SUBMIT)
+		sleep = pool_pending(p) == 0;
+	else
+		sleep = atomic_load(&p->idle) == 0;
+	if (sleep && !atomic_load(&p->timer_exit))
+		futex_wait(&p->timer_seq, s, TIMER_PARK_NS);
+	atomic_store(&p->timer_parked, 0);
+}
+
 static void *timer_main(void *arg)
 {
 	struct pb_pool *p = arg;
@@ -389,32 +419,27 @@ static void *timer_main(void *arg)
 	ts.tv_nsec = (long)(p->flush_ns % 1000000000ull);
 
 	while (!atomic_load(&p->timer_exit)) {
-		uint64_t pending;
-
 		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
 		if (atomic_load(&p->timer_exit))
 			break;
-		pending = pool_pending(p);
-		if (pending > 0) {
+		if (pool_pending(p) > 0) {
 			empty_ticks = 0;
 			if (atomic_load(&p->idle) > 0) {
 				atomic_fetch_add_explicit(&p->timer_wakes, 1, memory_order_relaxed);
 				pool_wake_workers(p, 1);
+			} else {
+				/* Every worker is busy and will find the jobs itself:
+				 * ticking would only steal their CPUs.  A worker that
+				 * goes idle kicks us. */
+				timer_park(p, TIMER_WAIT_IDLE);
 			}
 			continue;
 		}
 		if (++empty_ticks < TIMER_IDLE_TICKS)
 			continue;
-		/* Park until a producer kicks us (or TIMER_PARK_NS passes). */
-		{
-			uint32_t s = atomic_load(&p->timer_seq);
-
-			atomic_store(&p->timer_parked, 1);
-			if (pool_pending(p) == 0 && !atomic_load(&p->timer_exit))
-				futex_wait(&p->timer_seq, s, TIMER_PARK_NS);
-			atomic_store(&p->timer_parked, 0);
-			empty_ticks = 0;
-		}
+		/* Empty for a while: park until a producer submits. */
+		timer_park(p, TIMER_WAIT_SUBMIT);
+		empty_ticks = 0;
 	}
 	return NULL;
 }
@@ -726,8 +751,9 @@ int pb_pool_submit(struct pb_producer *pr, const struct pb_job *job)
 			      memory_order_relaxed);
 	if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->queued)
 		p->hooks->queued(p->hooks->ctx, job);
-	if (PB_UNLIKELY(atomic_load_explicit(&p->timer_parked, memory_order_relaxed)))
-		pool_kick_timer(p);
+	if (PB_UNLIKELY(atomic_load_explicit(&p->timer_parked, memory_order_relaxed) ==
+			TIMER_WAIT_SUBMIT))
+		pool_kick_timer(p, TIMER_WAIT_SUBMIT);
 	if (PB_UNLIKELY(++pr->unannounced >= p->wake_min))
 		pb_producer_flush(pr);
 	return PB_OK;

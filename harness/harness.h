@@ -60,6 +60,7 @@ struct pb_sweep {
 	/* Sweep engine (sweep.c, run.c): stopping rule, resume, shards. */
 	unsigned min_reps;          /* k: ok reps before the rule may stop (default 3) */
 	bool min_reps_given;
+	unsigned max_fail;          /* stall/crash reps after which a point is given up (0: never) */
 	double cov_pct;             /* stop when CoV of the last k ok reps < this (0: never) */
 	uint64_t warmup_ns;         /* > 0: warm-up by duration (--warmup 200ms) */
 	bool resume;                /* --resume: continue the points in DIR/results.csv */

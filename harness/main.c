@@ -67,6 +67,8 @@ static void usage(FILE *f)
 		"                        a duration such as 200ms (units ns, us, ms, s)\n"
 		"  --reps N              most repetitions per point (default 10)\n"
 		"  --min-reps K          fewest ok repetitions; the CoV is over the last K (default 3)\n"
+		"  --max-fail N          give up a point after N stall/crash repetitions (default 2;\n"
+		"                        0: never); its other repetitions are not run\n"
 		"  --cov PCT             stop a point once the CoV of ns_per_job over its last K ok\n"
 		"                        repetitions is below PCT percent (default 2; 0: run --reps)\n"
 		"  --resume              continue DIR/results.csv: skip the repetitions it has\n"
@@ -391,7 +393,7 @@ enum {
 	O_BACKEND = 256, O_RECLAIM, O_WORKLOAD, O_PRODUCERS, O_WORKERS, O_SEG_SIZE, O_SEG_COUNT,
 	O_CAPACITY, O_SEG_SUPPLY, O_JOBS, O_REPS, O_OUT, O_WARMUP, O_WATCHDOG, O_WAKE, O_FLUSH,
 	O_BATCH, O_PIN_W, O_PIN_P, O_APPEND, O_QUIET, O_BOPT, O_ROPT, O_WOPT, O_HELP,
-	O_MIN_REPS, O_COV, O_RESUME, O_SHARD, O_WL_JOBS, O_DRY_RUN, /* sweep engine (H1) */
+	O_MIN_REPS, O_MAX_FAIL, O_COV, O_RESUME, O_SHARD, O_WL_JOBS, O_DRY_RUN, /* sweep engine (H1) */
 	O_MODE, O_DURATION, O_RATE, O_LATENCY, O_SAMPLE_MS, /* measurement (H2) */
 };
 
@@ -422,6 +424,7 @@ static const struct option run_longopts[] = {
 	{"workload-opt", required_argument, NULL, O_WOPT},
 	{"help", no_argument, NULL, O_HELP},
 	{"min-reps", required_argument, NULL, O_MIN_REPS},
+	{"max-fail", required_argument, NULL, O_MAX_FAIL},
 	{"cov", required_argument, NULL, O_COV},
 	{"resume", no_argument, NULL, O_RESUME},
 	{"shard", required_argument, NULL, O_SHARD},
@@ -565,6 +568,7 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 	sw.jobs = 200000;
 	sw.reps = 10;
 	sw.min_reps = 3;
+	sw.max_fail = 2;
 	sw.cov_pct = 2.0;
 	sw.latency = -1;
 	sw.sample_ms = 1;
@@ -615,6 +619,9 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_ROPT: parse_setting("reclaim-opt", optarg, &sw.ropt); break;
 		case O_WOPT: parse_setting("workload-opt", optarg, &sw.wopt); break;
 		case O_HELP: usage(stdout); return PB_EXIT_OK;
+		case O_MAX_FAIL:
+			sw.max_fail = (unsigned)parse_num("max-fail", optarg, 0, 1000000);
+			break;
 		case O_MIN_REPS:
 			sw.min_reps = (unsigned)parse_num("min-reps", optarg, 1, 1000);
 			sw.min_reps_given = true;

@@ -260,6 +260,7 @@ struct pstate {
 	unsigned nok;
 	double *ok; /* ns_per_job of the ok rows, rep order */
 	unsigned nfail, nskip;
+	unsigned nhard;      /* stall + crash among nfail */
 };
 
 /* Rows of this point already in results.csv (--resume). */
@@ -301,6 +302,8 @@ static void load_existing(const struct pb_table *t, const char *id, struct pstat
 			ps->nskip++;
 		} else {
 			ps->nfail++;
+			if (!strcmp(row[c_st], "stall") || !strcmp(row[c_st], "crash"))
+				ps->nhard++;
 		}
 	}
 }
@@ -399,7 +402,8 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 		}
 		if (ps.nok)
 			est = ps.ok[ps.nok - 1];
-		while (ps.nrun < sw->reps && !pb_rule_met(ps.ok, ps.nok, &rule, NULL)) {
+		while (ps.nrun < sw->reps && !pb_rule_met(ps.ok, ps.nok, &rule, NULL) &&
+		       (!sw->max_fail || ps.nhard < sw->max_fail)) {
 			struct pb_result res;
 			unsigned rep = ps.next_rep++;
 			double nsj;
@@ -442,6 +446,8 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 				ps.nskip++;
 			} else {
 				ps.nfail++;
+				if (res.status == RS_STALL || res.status == RS_CRASH)
+					ps.nhard++;
 			}
 			if (!sw->quiet) {
 				if (res.status == RS_OK || res.status == RS_INVALID)

@@ -234,7 +234,7 @@ else
 fi
 
 # ---- watchdog: injected crash and stall are recorded, the sweep goes on ------
-PB_FAULT=crash@2,stall@3 "$PB" run --backend ckring --jobs 2000 --reps 4 --watchdog 2 \
+PB_FAULT=crash@2,stall@3 "$PB" run --backend ckring --jobs 2000 --reps 4 --watchdog 2 --max-fail 0 \
 	--out "$T/fault" >"$T/fault.out" 2>"$T/fault.err"
 rc=$?
 statuses=$(cut -d, -f14 "$T/fault/results.csv" | tail -n +2 | tr '\n' ' ')
@@ -242,6 +242,17 @@ if [ $rc -eq 1 ] && [ "$statuses" = "ok crash stall ok " ]; then
 	ok "watchdog: rows ok crash stall ok, exit 1"
 else
 	fail "watchdog: rows ok crash stall ok, exit 1" "rc=$rc statuses='$statuses'" "$(tail -4 "$T/fault.err")"
+fi
+# With the default --max-fail 2 the point is given up after its second
+# stall/crash: the 4th repetition is not run.
+PB_FAULT=crash@2,stall@3 "$PB" run --backend ckring --jobs 2000 --reps 4 --watchdog 2 \
+	--out "$T/fault2" >"$T/fault2.out" 2>"$T/fault2.err"
+rc=$?
+statuses=$(cut -d, -f14 "$T/fault2/results.csv" | tail -n +2 | tr '\n' ' ')
+if [ $rc -eq 1 ] && [ "$statuses" = "ok crash stall " ]; then
+	ok "--max-fail 2 (default): point given up after crash + stall"
+else
+	fail "--max-fail 2 (default): point given up after crash + stall" "rc=$rc statuses='$statuses'"
 fi
 if grep -q ',crash,.*SIGSEGV' "$T/fault/results.csv" && grep -q ',stall,.*watchdog' "$T/fault/results.csv"; then
 	ok "crash row names the signal, stall row says watchdog"
