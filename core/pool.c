@@ -714,11 +714,31 @@ void pb_producer_close(struct pb_producer *pr)
 	free(pr);
 }
 
+void pb_producer_quiescent(struct pb_producer *pr)
+{
+	pb_queue_quiescent(pr->pool->qops, pr->pool->q, pr->qt);
+}
+
+void pb_producer_offline(struct pb_producer *pr)
+{
+	pb_queue_offline(pr->pool->qops, pr->pool->q, pr->qt);
+}
+
+void pb_producer_online(struct pb_producer *pr)
+{
+	pb_queue_online(pr->pool->qops, pr->pool->q, pr->qt);
+}
+
 void pb_producer_flush(struct pb_producer *pr)
 {
 	struct pb_pool *p = pr->pool;
 
 	pr->unannounced = 0;
+	/* Between submits the producer holds nothing in the queue: a quiescent
+	 * state for the reclaimer.  QSBR needs it, or a producer that never
+	 * stops submitting holds every grace period (and every retired segment)
+	 * back.  Once per wake_min_jobs submits, and on every PB_FULL. */
+	pb_queue_quiescent(p->qops, p->q, pr->qt);
 	if (p->channel)
 		return;
 	atomic_thread_fence(memory_order_seq_cst); /* push -> idle (see top) */
@@ -768,6 +788,8 @@ int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job)
 
 		if (rc != PB_FULL)
 			return rc;
+		/* Waiting for room: hold nothing (QSBR grace periods go on). */
+		pb_producer_quiescent(pr);
 		if (tries < 64) {
 			pb_cpu_relax();
 		} else if (tries < 128) {

@@ -91,8 +91,21 @@ int pb_pool_submit(struct pb_producer *pr, const struct pb_job *job);
 /* Blocks (spin, then yield, then short sleeps) while the queue is full:
  * PB_OK or PB_CLOSED. */
 int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job);
-/* Wake workers now for whatever this producer queued (end of a burst). */
+/* Wake workers now for whatever this producer queued (end of a burst), and
+ * report a quiescent state to the reclaimer.  Submit does both every
+ * wake_min_jobs jobs.  A producer that stays open but idle for long under a
+ * quiescent-state scheme (urcu-qsbr) holds grace periods back: flush, or
+ * close the handle. */
 void pb_producer_flush(struct pb_producer *pr);
+
+/* Report that this producer holds nothing in the queue (a quiescent state
+ * for the reclaimer).  Cheap; call it in loops that wait between submits. */
+void pb_producer_quiescent(struct pb_producer *pr);
+/* Around a wait with no submit in between (a barrier, a sleep): offline, a
+ * quiescent-state reclaimer (urcu-qsbr) does not wait for this producer.
+ * Submit only while online.  On the calling (owning) thread. */
+void pb_producer_offline(struct pb_producer *pr);
+void pb_producer_online(struct pb_producer *pr);
 
 /*
  * Refuse new submissions, let workers drain, and join them.  timeout_ns 0

@@ -170,6 +170,7 @@ static int flush_workers(struct pb_pool *pool, unsigned workers)
 			break;
 		}
 		pb_producer_flush(pr);
+		pb_producer_offline(pr); /* waiting: QSBR grace periods go on */
 		deadline_ts(&until, 1000000000u);
 		pthread_mutex_lock(&fr.lock);
 		while (fr.started < k + 1)
@@ -180,6 +181,7 @@ static int flush_workers(struct pb_pool *pool, unsigned workers)
 				break;
 			}
 		pthread_mutex_unlock(&fr.lock);
+		pb_producer_online(pr);
 	}
 	/* Wait for every flush job that started to return (at most ~2 s). */
 	deadline_ts(&until, 3000000000u);
@@ -294,6 +296,9 @@ static uint64_t wait_room(struct producer *p, struct pb_producer *pr)
 		if (!flushed) {
 			pb_producer_flush(pr);
 			flushed = 1;
+		} else {
+			/* holds nothing while it waits: QSBR grace periods go on */
+			pb_producer_quiescent(pr);
 		}
 		backoff(&spins);
 	}
@@ -355,7 +360,9 @@ static int submit_range(struct producer *p, struct pb_producer *pr, uint64_t lo,
 
 			if (now < t) {
 				pb_producer_flush(pr); /* end of a burst: workers must see it */
+				pb_producer_offline(pr); /* sleeping: QSBR must not wait for it */
 				wait_until(t);
+				pb_producer_online(pr);
 				now = pb_now_ns();
 			}
 			if (now - t > p->lag_max)
@@ -406,8 +413,14 @@ static void *producer_main(void *arg)
 		p->what = "submit (warm-up)";
 	}
 	pb_alloc_flush_thread(); /* its warm-up allocations count before t0 */
+	/* Offline across the barriers: the workers drain the warm-up meanwhile,
+	 * and a QSBR grace period they wait for must not wait for us. */
+	if (pr)
+		pb_producer_offline(pr);
 	pthread_barrier_wait(p->bar); /* B: warm-up submitted */
 	pthread_barrier_wait(p->bar); /* C: timed phase starts */
+	if (pr)
+		pb_producer_online(pr);
 	p->scan_lo = p->scan_hi = p->lo;
 	p->lag_max = 0; /* timed phase only */
 	if (pr && !p->err && p->lo < p->hi && p->fault == FAULT_LOSE)

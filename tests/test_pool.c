@@ -897,6 +897,59 @@ static void test_hooks(void **state)
 }
 
 /* Pinning: each worker pinned to an allowed CPU runs its jobs there. */
+/*
+ * A producer that keeps submitting must not hold grace periods back: submit
+ * reports quiescent states (every wake_min_jobs jobs).  For every pair whose
+ * reclaimer needs quiescent states (urcu-qsbr), with the smallest segments so
+ * that every job retires one: while one producer submits for 300 ms without
+ * closing its handle, the reclaimer must free something.  Before the fix the
+ * producer stayed online and silent, and nothing was freed until it closed.
+ */
+static int noop_fn(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static void test_producer_quiescent(void **state)
+{
+	(void)state;
+	FOR_EACH_PCONF(pc, true) {
+		struct pb_optvals qo;
+		struct pb_pool_config cfg;
+		struct pb_reclaim_stats rs;
+		struct pb_pool *p;
+		struct pb_producer *pr;
+		struct pb_job job = {.fn = noop_fn};
+		uint64_t t0, n = 0;
+
+		if (!pc->r || !(pc->r->flags & PB_RC_NEEDS_QS))
+			continue;
+		pb_opts_defaults(&qo, pc->q->options);
+		for (size_t i = 0; i < qo.n; i++)
+			if (qo.defs[i].type == PB_OPT_INT && !strcmp(qo.defs[i].name, "seg-size"))
+				qo.v[i] = qo.defs[i].min;
+		cfg_init(&cfg, pc, 1);
+		cfg.queue_opts = &qo;
+		p = pool_new(pc, &cfg);
+		pr = producer_new(pc, p);
+		t0 = pb_now_ns();
+		while (pb_now_ns() - t0 < 300000000ull) {
+			if (pb_pool_submit_wait(pr, &job) != PB_OK)
+				fail_msg("%s: submit failed", pc->desc);
+			n++;
+		}
+		pb_queue_get_reclaim_stats(pc->q, pb_pool_queue(p), &rs);
+		print_message("  %-40s %" PRIu64 " jobs in 300 ms: retired %" PRIu64 " freed %" PRIu64
+			      " before the producer closed\n", pc->desc, n, rs.retired, rs.freed);
+		if (rs.retired > 1000 && rs.freed == 0)
+			fail_msg("%s: %" PRIu64 " segments retired, none freed while a producer "
+				 "was submitting: it holds grace periods back", pc->desc, rs.retired);
+		pb_producer_close(pr);
+		pb_pool_destroy(p);
+	}
+}
+
 static void test_pinning(void **state)
 {
 	cpu_set_t set;
@@ -967,6 +1020,7 @@ int main(void)
 		cmocka_unit_test(test_destroy_drains),
 		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_pinning),
+		cmocka_unit_test(test_producer_quiescent),
 	};
 
 	return cmocka_run_group_tests(tests, check_registry, NULL);
