@@ -34,6 +34,7 @@
 
 #include "pb.h"
 #include "reclaim.h"
+#include "smr_stats.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -88,27 +89,11 @@ struct pb_reclaim {
 
 CK_EPOCH_CONTAINER(struct ckepoch_node, entry, ckepoch_node_of)
 
-static void ckepoch_cnt_add(_Atomic uint64_t *c, uint64_t by)
-{
-	/* Single writer (the owner); release pairs with stats' acquire loads. */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
-			      memory_order_release);
-}
-
 static uint64_t ckepoch_pending_now(struct pb_reclaim *d, uint64_t *ret, uint64_t *fr)
 {
 	uint64_t r = 0, f = 0;
-	struct pb_rthread *t;
 
-	/* Each thread's two counters are read back to back (retired first), so
-	 * a sampler preempted mid-walk cannot inflate pending by what others
-	 * retired meanwhile; the error is biased low, by what is retired and
-	 * freed within those few instructions.  Acquire pairs with the owners'
-	 * release increments. */
-	for (t = atomic_load_explicit(&d->threads, memory_order_acquire); t; t = t->next) {
-		r += atomic_load_explicit(&t->retired, memory_order_acquire);
-		f += atomic_load_explicit(&t->freed, memory_order_acquire);
-	}
+	PB_SMR_SUM_LIST(atomic_load_explicit(&d->threads, memory_order_acquire), r, f);
 	if (ret)
 		*ret = r;
 	if (fr)
@@ -118,14 +103,7 @@ static uint64_t ckepoch_pending_now(struct pb_reclaim *d, uint64_t *ret, uint64_
 
 static void ckepoch_sample_peak(struct pb_reclaim *d)
 {
-	uint64_t p = ckepoch_pending_now(d, NULL, NULL);
-	uint64_t old = atomic_load_explicit(&d->peak, memory_order_relaxed);
-
-	/* Relaxed: a statistic, orders nothing else. */
-	while (p > old && !atomic_compare_exchange_weak_explicit(&d->peak, &old, p,
-								 memory_order_relaxed,
-								 memory_order_relaxed))
-		;
+	pb_smr_peak_raise(&d->peak, ckepoch_pending_now(d, NULL, NULL));
 }
 
 /* ck callback: the node's grace period has elapsed. */
@@ -145,7 +123,7 @@ static void ckepoch_poll(struct pb_rthread *t)
 
 	PB_DELAY("ckepoch.poll");
 	ck_epoch_poll(&t->rec);
-	ckepoch_cnt_add(&t->freed, t->rec.n_dispatch - before);
+	pb_smr_cnt_add(&t->freed, t->rec.n_dispatch - before);
 	t->poll_due = false;
 	t->since_poll = 0;
 }
@@ -161,7 +139,7 @@ static void ckepoch_barrier_own(struct pb_rthread *t)
 
 	PB_DELAY("ckepoch.barrier");
 	ck_epoch_barrier_wait(&t->rec, ckepoch_wait_cb, NULL);
-	ckepoch_cnt_add(&t->freed, t->rec.n_dispatch - before);
+	pb_smr_cnt_add(&t->freed, t->rec.n_dispatch - before);
 }
 
 /* Re-defer a stash (nodes pending on an unregistered record) on @t.  A later

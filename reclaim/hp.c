@@ -39,6 +39,7 @@
 
 #include "pb.h"
 #include "reclaim.h"
+#include "smr_stats.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -92,27 +93,11 @@ struct pb_reclaim {
 
 #define HP_PEAK_EVERY 32 /* retires between pending samples (peak error bound) */
 
-static void hp_cnt_add(_Atomic uint64_t *c, uint64_t by)
-{
-	/* Single writer (the owner); release pairs with stats' acquire loads. */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
-			      memory_order_release);
-}
-
 static uint64_t hp_pending_now(struct pb_reclaim *d, uint64_t *ret, uint64_t *fr)
 {
 	uint64_t r = 0, f = 0;
-	struct pb_rthread *t;
 
-	/* Each thread's two counters are read back to back (retired first), so
-	 * a sampler preempted mid-walk cannot inflate pending by what others
-	 * retired meanwhile; the error is biased low, by what is retired and
-	 * freed within those few instructions.  Acquire pairs with the owners'
-	 * release increments. */
-	for (t = atomic_load_explicit(&d->threads, memory_order_acquire); t; t = t->next) {
-		r += atomic_load_explicit(&t->retired, memory_order_acquire);
-		f += atomic_load_explicit(&t->freed, memory_order_acquire);
-	}
+	PB_SMR_SUM_LIST(atomic_load_explicit(&d->threads, memory_order_acquire), r, f);
 	if (ret)
 		*ret = r;
 	if (fr)
@@ -122,14 +107,7 @@ static uint64_t hp_pending_now(struct pb_reclaim *d, uint64_t *ret, uint64_t *fr
 
 static void hp_sample_peak(struct pb_reclaim *d)
 {
-	uint64_t p = hp_pending_now(d, NULL, NULL);
-	uint64_t old = atomic_load_explicit(&d->peak, memory_order_relaxed);
-
-	/* Relaxed: a statistic, orders nothing else. */
-	while (p > old && !atomic_compare_exchange_weak_explicit(&d->peak, &old, p,
-								 memory_order_relaxed,
-								 memory_order_relaxed))
-		;
+	pb_smr_peak_raise(&d->peak, hp_pending_now(d, NULL, NULL));
 }
 
 /* ck_hp's destructor: called with hazard->data, our node. */
@@ -149,7 +127,7 @@ static void hp_scan(struct pb_rthread *t)
 	PB_DELAY("hp.scan");
 	HP_FENCE(); /* reclaimer side of the Dekker pair */
 	ck_hp_reclaim(&t->rec);
-	hp_cnt_add(&t->freed, t->rec.n_reclamations - before);
+	pb_smr_cnt_add(&t->freed, t->rec.n_reclamations - before);
 }
 
 static void hp_adopt(struct pb_rthread *t, ck_stack_entry_t *s)
@@ -320,7 +298,7 @@ static void hp_retire(struct pb_rthread *t, struct pb_smr_node *node, pb_free_fn
 
 		HP_FENCE();
 		ck_hp_free(&t->rec, &n->hz, n, n);
-		hp_cnt_add(&t->freed, t->rec.n_reclamations - before);
+		pb_smr_cnt_add(&t->freed, t->rec.n_reclamations - before);
 	} else {
 		ck_hp_free(&t->rec, &n->hz, n, n); /* below threshold: push only */
 	}

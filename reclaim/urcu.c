@@ -71,6 +71,7 @@
 
 #include "pb.h"
 #include "reclaim.h"
+#include "smr_stats.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -147,14 +148,6 @@ static _Thread_local unsigned urcu_tls_regs;
 
 #define URCU_PEAK_EVERY 32 /* retires between pending samples (peak error bound) */
 
-static void urcu_cnt_inc(_Atomic uint64_t *c, uint64_t by)
-{
-	/* Single writer: load+store instead of an RMW.  Release so that a stats
-	 * reader that sees a freed count also sees the matching retired count. */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
-			      memory_order_release);
-}
-
 static uint64_t urcu_pending_now(const struct pb_reclaim *d, uint64_t *ret, uint64_t *fr)
 {
 	uint64_t r = 0, f;
@@ -177,14 +170,7 @@ static uint64_t urcu_pending_now(const struct pb_reclaim *d, uint64_t *ret, uint
 
 static void urcu_sample_peak(struct pb_reclaim *d)
 {
-	uint64_t p = urcu_pending_now(d, NULL, NULL);
-	uint64_t old = atomic_load_explicit(&d->peak, memory_order_relaxed);
-
-	/* Relaxed: the peak is a statistic, not used to order other memory. */
-	while (p > old && !atomic_compare_exchange_weak_explicit(&d->peak, &old, p,
-								 memory_order_relaxed,
-								 memory_order_relaxed))
-		;
+	pb_smr_peak_raise(&d->peak, urcu_pending_now(d, NULL, NULL));
 }
 
 /*
@@ -254,7 +240,7 @@ static void urcu_destroy(struct pb_reclaim *d)
 	urcu_barrier_all(d);
 	for (t = atomic_load_explicit(&d->threads, memory_order_acquire); t; t = next) {
 		next = t->next;
-		urcu_cnt_inc(&t->batch_freed, urcu_free_list(t->batch)); /* empty: flushed at unregister */
+		pb_smr_cnt_add(&t->batch_freed, urcu_free_list(t->batch)); /* empty: flushed at unregister */
 		free(t);
 	}
 	pthread_mutex_destroy(&d->mu);
@@ -305,7 +291,7 @@ static void urcu_flush(struct pb_rthread *t)
 	t->flush_due = false;
 	PB_DELAY("urcu.flush");
 	synchronize_rcu(); /* QSBR: liburcu puts an online caller offline meanwhile */
-	urcu_cnt_inc(&t->batch_freed, urcu_free_list(b));
+	pb_smr_cnt_add(&t->batch_freed, urcu_free_list(b));
 }
 
 static void urcu_thread_unregister(struct pb_reclaim *d, struct pb_rthread *t)
