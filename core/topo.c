@@ -414,6 +414,19 @@ void pb_topo_print(const struct pb_topo *t, FILE *f)
 		fprintf(f, "  PU P#%u: package %d, node %d, core L#%d\n", pu->os_index,
 			pkg ? (int)pkg->logical_index : -1, node, core ? (int)core->logical_index : -1);
 	}
+	/* Caches, one line per level and kind: how many, and the size of one. */
+	fprintf(f, "caches:\n");
+	for (int d = 0; d < hwloc_topology_get_depth(t->hw); d++) {
+		hwloc_obj_t o = hwloc_get_obj_by_depth(t->hw, d, 0);
+		char type[64];
+
+		if (!o || !hwloc_obj_type_is_cache(o->type) || !o->attr)
+			continue;
+		hwloc_obj_type_snprintf(type, sizeof(type), o, 0);
+		fprintf(f, "  %-4s x%u, %llu KiB each, %u-byte lines\n", type,
+			hwloc_get_nbobjs_by_depth(t->hw, d),
+			(unsigned long long)(o->attr->cache.size / 1024), o->attr->cache.linesize);
+	}
 	if (hwloc_bitmap_asprintf(&s, hwloc_topology_get_allowed_cpuset(t->hw)) >= 0) {
 		fprintf(f, "allowed cpuset: %s\n", s);
 		free(s);
