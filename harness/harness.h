@@ -162,6 +162,9 @@ extern const char *pb_prog;
  * on the exit() paths of usage errors. */
 void *pb_xalloc(size_t n, size_t size);
 char *pb_xstrdup(const char *s);
+/* The whole file as a NUL-terminated pb_xalloc string, or NULL with errno set
+ * (EFBIG when it is larger than @max bytes; @max 0: no limit). */
+char *pb_read_text(const char *path, size_t max);
 void pb_xfree_all(void);
 void pb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -127,6 +127,31 @@ char *pb_xstrdup(const char *s)
 	return strcpy(pb_xalloc(strlen(s) + 1, 1), s);
 }
 
+char *pb_read_text(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	char *s;
+	long n = -1;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || (max && (size_t)n > max) ||
+	    fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		if (n >= 0)
+			errno = EFBIG; /* else fseek/ftell set it */
+		return NULL;
+	}
+	s = pb_xalloc((size_t)n + 1, 1);
+	if (fread(s, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		errno = EIO;
+		return NULL;
+	}
+	fclose(f);
+	return s;
+}
+
 void pb_xfree_all(void)
 {
 	while (xblocks) {

@@ -78,28 +78,6 @@ static long *map_slot(struct strmap *m, const char *key, bool insert)
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		return NULL;
-	}
-	s = pb_xalloc((size_t)n + 1, 1);
-	if (fread(s, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		errno = EIO;
-		return NULL;
-	}
-	fclose(f);
-	return s;
-}
-
 static int mkdir_p(const char *path)
 {
 	char *tmp = pb_xstrdup(path);
@@ -354,7 +332,7 @@ int pb_merge_cmd(int argc, char **argv, char *cmdline)
 					       path, r + 2, x->t.rows[r][c_sv], PB_SCHEMA_VERSION);
 
 		snprintf(path, sizeof(path), "%s/meta.json", x->dir);
-		x->meta = slurp(path);
+		x->meta = pb_read_text(path, 0);
 		if (!x->meta)
 			pb_usage_error("merge: cannot read %s: %s", path, strerror(errno));
 		if (find_runs(x))

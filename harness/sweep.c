@@ -539,29 +539,6 @@ static int sweep_ini_key(void *user, const char *section, const char *key, const
 	return 0;
 }
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (1 << 20) || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		errno = EFBIG;
-		return NULL;
-	}
-	s = pb_xalloc((size_t)n + 1, 1);
-	if (fread(s, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		errno = EIO;
-		return NULL;
-	}
-	fclose(f);
-	return s;
-}
-
 void pb_sweep_load(int argc, char **argv, int *argc_out, char ***argv_out)
 {
 	struct loader ld;
@@ -573,7 +550,7 @@ void pb_sweep_load(int argc, char **argv, int *argc_out, char ***argv_out)
 	ld.path = argv[1];
 	ld.out = pb_xalloc(MAX_ARGS + (size_t)argc, sizeof(char *));
 	pb_sweepfile.path = argv[1];
-	pb_sweepfile.text = read_text(argv[1]);
+	pb_sweepfile.text = pb_read_text(argv[1], 1 << 20);
 	if (!pb_sweepfile.text)
 		pb_usage_error("cannot read sweep file '%s': %s", argv[1], strerror(errno));
 	ld.f = fopen(argv[1], "r");
