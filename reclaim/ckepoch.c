@@ -310,24 +310,12 @@ static void ckepoch_quiescent(struct pb_rthread *t)
 
 static void ckepoch_barrier(struct pb_reclaim *d, struct pb_rthread *t)
 {
-	struct pb_rthread *o;
 	ck_stack_entry_t *all = NULL;
 
 	/* Adopt stashes left by unregistered threads, then wait one grace
 	 * period (for threads inside a section only) and dispatch. */
 	pthread_mutex_lock(&d->mu);
-	for (o = atomic_load_explicit(&d->threads, memory_order_acquire); o; o = o->next) {
-		ck_stack_entry_t *s = o->stash;
-
-		o->stash = NULL;
-		while (s) {
-			ck_stack_entry_t *next = s->next;
-
-			s->next = all;
-			all = s;
-			s = next;
-		}
-	}
+	PB_SMR_TAKE_STASHES(atomic_load_explicit(&d->threads, memory_order_acquire), all);
 	pthread_mutex_unlock(&d->mu);
 	ckepoch_adopt(t, all);
 	ckepoch_barrier_own(t);

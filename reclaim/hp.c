@@ -308,22 +308,10 @@ static void hp_retire(struct pb_rthread *t, struct pb_smr_node *node, pb_free_fn
 
 static void hp_barrier(struct pb_reclaim *d, struct pb_rthread *t)
 {
-	struct pb_rthread *o;
 	ck_stack_entry_t *all = NULL;
 
 	pthread_mutex_lock(&d->mu);
-	for (o = atomic_load_explicit(&d->threads, memory_order_acquire); o; o = o->next) {
-		ck_stack_entry_t *s = o->stash;
-
-		o->stash = NULL;
-		while (s) {
-			ck_stack_entry_t *next = s->next;
-
-			s->next = all;
-			all = s;
-			s = next;
-		}
-	}
+	PB_SMR_TAKE_STASHES(atomic_load_explicit(&d->threads, memory_order_acquire), all);
 	pthread_mutex_unlock(&d->mu);
 	hp_adopt(t, all);
 	hp_scan(t);

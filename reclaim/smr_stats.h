@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Statistics helpers shared by reclamation schemes that count per thread
- * (hp, ckepoch, urcu): owner-written counters, the pending sum over a list of
- * thread records, and a sampled pending peak.  Header-only; a scheme that
- * counts under a lock (limbo, none, skeleton) does not need it.
+ * Helpers shared by reclamation schemes that keep per-thread records (hp,
+ * ckepoch, urcu): owner-written counters, the pending sum over a list of
+ * thread records, a sampled pending peak, and taking the stashes that
+ * unregistered threads left behind.  Header-only; a scheme that counts under
+ * a lock (limbo, none, skeleton) does not need it.
  */
 #ifndef PB_SMR_STATS_H
 #define PB_SMR_STATS_H
@@ -46,5 +47,26 @@ static inline void pb_smr_peak_raise(_Atomic uint64_t *peak, uint64_t p)
 								 memory_order_relaxed))
 		;
 }
+
+/*
+ * Detach every record's `stash` (a ck_stack_entry_t chain of nodes still
+ * pending when its thread unregistered) and push all of them onto @all (a
+ * ck_stack_entry_t *).  The caller holds the lock that guards the stashes.
+ */
+#define PB_SMR_TAKE_STASHES(head, all)                                            \
+	do {                                                                      \
+		for (__typeof__(head) o_ = (head); o_; o_ = o_->next) {           \
+			ck_stack_entry_t *s_ = o_->stash;                         \
+                                                                                  \
+			o_->stash = NULL;                                         \
+			while (s_) {                                              \
+				ck_stack_entry_t *n_ = s_->next;                  \
+                                                                                  \
+				s_->next = (all);                                 \
+				(all) = s_;                                       \
+				s_ = n_;                                          \
+			}                                                         \
+		}                                                                 \
+	} while (0)
 
 #endif
