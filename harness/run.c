@@ -19,11 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "pb.h"
+
+/* Seconds a child lives past its watchdog when its parent cannot kill it. */
+#define CHILD_GRACE_S 2u
 
 const char *pb_rstatus_name(enum pb_rstatus s)
 {
@@ -99,7 +103,7 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 	size_t got = 0;
 	uint64_t deadline;
 	int stalled = 0;
-	pid_t pid;
+	pid_t pid, parent;
 
 	memset(res, 0, sizeof(*res));
 	atomic_store(&prog->phase, PH_START);
@@ -111,6 +115,7 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 		return;
 	}
 	fflush(NULL); /* nothing buffered may be written twice */
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		res->status = RS_ERROR;
@@ -125,6 +130,19 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 		size_t left = sizeof(r);
 
 		close(fds[0]);
+		/*
+		 * A child never outlives the sweep, nor runs past its watchdog:
+		 *  - PDEATHSIG: the kernel kills it when the parent dies (even by
+		 *    SIGKILL, when the parent's own watchdog cannot run).  The
+		 *    getppid() check covers a parent that died before the prctl.
+		 *  - alarm(): its own deadline, CHILD_GRACE_S after the parent's,
+		 *    for a parent that is alive but stopped or starved (SIGALRM's
+		 *    default action ends the process; nothing in the child
+		 *    handles it).  A live parent kills it first, as a stall.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(PB_EXIT_FAIL);
+		alarm(sw->watchdog_s + CHILD_GRACE_S);
 		pb_child_run(pt, rep, fault, prog, &r);
 		while (left) {
 			ssize_t w = write(fds[1], p, left);

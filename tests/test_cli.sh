@@ -260,6 +260,64 @@ else
 	fail "crash row names the signal, stall row says watchdog" "$(cat "$T/fault/results.csv")"
 fi
 
+# ---- a child never outlives its parent, nor its own deadline -----------------
+# child_of PID: the first child process of PID (from /proc, no procps needed).
+child_of() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v pp="$1" '$4 == pp {print $1; exit}'
+}
+# alive PID: exists and is not a zombie.
+alive() {
+	[ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+# wait_child PARENT: prints the child's pid once it exists (10 s at most).
+wait_child() {
+	local i c
+	for i in $(seq 1 100); do
+		c=$(child_of "$1")
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+# gone_within PID SECONDS: 0 once PID has ended.
+gone_within() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		alive "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+# 1. The parent is SIGKILLed (its watchdog cannot run): the child dies with it.
+PB_FAULT=stall "$PB" run --backend ckring --jobs 2000 --reps 1 --watchdog 60 \
+	--out "$T/orphan" >/dev/null 2>&1 &
+ppid=$!
+cpid=$(wait_child $ppid)
+sleep 0.5
+kill -9 $ppid 2>/dev/null
+wait $ppid 2>/dev/null
+if [ -n "$cpid" ] && gone_within "$cpid" 5; then
+	ok "a stalled child dies with its SIGKILLed parent (PDEATHSIG)"
+else
+	fail "a stalled child dies with its SIGKILLed parent (PDEATHSIG)" "child '$cpid' still alive 5 s after its parent was killed"
+	[ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null
+fi
+# 2. The parent is alive but stopped: the child ends itself after its own
+#    deadline (watchdog + 2 s), long before anyone kills it.
+PB_FAULT=stall "$PB" run --backend ckring --jobs 2000 --reps 1 --watchdog 2 \
+	--out "$T/stopped" >/dev/null 2>&1 &
+ppid=$!
+cpid=$(wait_child $ppid)
+kill -STOP $ppid 2>/dev/null
+if [ -n "$cpid" ] && gone_within "$cpid" 8; then
+	ok "a stalled child ends itself at its own deadline while the parent is stopped"
+else
+	fail "a stalled child ends itself at its own deadline while the parent is stopped" "child '$cpid' alive 8 s after a 2 s watchdog"
+	[ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null
+fi
+kill -CONT $ppid 2>/dev/null
+wait $ppid 2>/dev/null
+
 # ---- validation: a lost, a duplicated and a failed job each make a row invalid ---
 PB_FAULT=lose@1,dup@2,err@3 "$PB" run --backend "$first_backend" --jobs 2000 --reps 4 \
 	--out "$T/valid" >/dev/null 2>"$T/valid.err"
