@@ -167,6 +167,11 @@ char *pb_xstrdup(const char *s);
 char *pb_read_text(const char *path, size_t max);
 void pb_xfree_all(void);
 void pb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Refuses (pb_usage_error) a test hook's variable (PB_FAKE_NS_PER_JOB,
+ * PB_FAULT) unless PB_TEST_HOOKS=1.  pb_test_hook(i, &v) names the i-th hook
+ * set (NULL past the last), for meta.json. */
+void pb_test_hooks_check(void);
+const char *pb_test_hook(unsigned i, const char **value);
 
 /* plan.c: validate everything and build the points.  Exits with
  * PB_EXIT_USAGE (one line on stderr) on any bad value. */

@@ -581,6 +581,7 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 	FILE *csv;
 	int c, rc;
 
+	pb_test_hooks_check(); /* before anything is planned or written */
 	memset(&sw, 0, sizeof(sw));
 	sw.backends.n = 1;
 	sw.backends.v[0] = "segmented";

@@ -230,6 +230,18 @@ static void write_run(FILE *f, const struct pb_sweep *sw, const struct pb_point 
 		sw->append ? "true" : "false");
 	fprintf(f, "      \"stopping_rule\": {\"min_reps\": %u, \"max_reps\": %u, \"cov_pct\": %g},\n",
 		sw->min_reps, sw->reps, sw->cov_pct);
+	{
+		const char *hv, *hk;
+
+		fputs("      \"test_hooks\": {", f);
+		for (unsigned i = 0; (hk = pb_test_hook(i, &hv)) != NULL; i++) {
+			fputs(i ? ", " : "", f);
+			json_str(f, hk);
+			fputs(": ", f);
+			json_str(f, hv);
+		}
+		fputs("},\n", f);
+	}
 	fprintf(f, "      \"jobs\": %llu,\n      \"reps\": %u,\n      \"watchdog_s\": %u\n",
 		(unsigned long long)sw->jobs, sw->reps, sw->watchdog_s);
 	fputs("    }", f);

@@ -246,10 +246,49 @@ void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t
 }
 
 /*
- * Hidden test hook: PB_FAKE_NS_PER_JOB=V1,V2,... replaces the measured time of
- * the i-th ok run of this invocation by Vi ns per job (the last value repeats),
- * so that the CLI tests can drive the stopping rule deterministically.
+ * Test hooks.  PB_FAULT (above) injects faults; PB_FAKE_NS_PER_JOB=V1,V2,...
+ * replaces the measured time of the i-th ok run of this invocation by Vi ns
+ * per job (the last value repeats), so that the CLI tests can drive the
+ * stopping rule deterministically.  Either one left exported in a shell
+ * would publish wrong rows, so pb_test_hooks_check() refuses to run unless
+ * PB_TEST_HOOKS=1 (which the test scripts set) is there too; meta.json
+ * records the hooks in use (pb_test_hooks) and every faked row says so in
+ * its note.
  */
+static const char *const test_hook_vars[] = {"PB_FAKE_NS_PER_JOB", "PB_FAULT", NULL};
+
+static const char *env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+void pb_test_hooks_check(void)
+{
+	const char *allow = env_set("PB_TEST_HOOKS");
+
+	if (allow && !strcmp(allow, "1"))
+		return;
+	for (unsigned i = 0; test_hook_vars[i]; i++)
+		if (env_set(test_hook_vars[i]))
+			pb_usage_error("%s='%s' is set: a test hook that %s; allowed only with "
+				       "PB_TEST_HOOKS=1 (the test suite's), so unset %s",
+				       test_hook_vars[i], env_set(test_hook_vars[i]),
+				       i == 0 ? "replaces every measured time" : "injects faults",
+				       test_hook_vars[i]);
+}
+
+const char *pb_test_hook(unsigned i, const char **value)
+{
+	for (unsigned k = 0; test_hook_vars[k]; k++)
+		if (env_set(test_hook_vars[k]) && i-- == 0) {
+			*value = env_set(test_hook_vars[k]);
+			return test_hook_vars[k];
+		}
+	return NULL;
+}
+
 static void fake_elapsed(unsigned nok_runs, const struct pb_point *pt, struct pb_result *res)
 {
 	const char *env = getenv("PB_FAKE_NS_PER_JOB");
@@ -268,8 +307,10 @@ static void fake_elapsed(unsigned nok_runs, const struct pb_point *pt, struct pb
 			break;
 		env = end + 1;
 	}
-	if (v > 0)
+	if (v > 0) {
 		res->elapsed_ns = (uint64_t)(v * (double)pb_result_jobs(pt, res) + 0.5);
+		snprintf(res->note, sizeof(res->note), "timing faked by PB_FAKE_NS_PER_JOB (test hook)");
+	}
 }
 
 /* What is known about one point: its rows so far, in rep order. */
