@@ -16,7 +16,7 @@
 #include "registry.h"
 #include "topo.h"
 
-#define PB_SCHEMA_VERSION 2 /* 2: point_id column (H1) */
+#define PB_SCHEMA_VERSION 3 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns */
 
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
@@ -111,7 +111,11 @@ const char *pb_rstatus_name(enum pb_rstatus s);
 struct pb_result {
 	uint32_t magic;
 	uint32_t status; /* enum pb_rstatus */
+	/* The job phase: t0 (the timed producers released) to the end of the
+	 * last job (pool stats' busy_end_ns); ns_per_job and jobs_per_s use it. */
 	uint64_t elapsed_ns;
+	/* End to end: t0 to pb_pool_shutdown's return (joins, final drain). */
+	uint64_t e2e_ns;
 	uint64_t lost, duplicated, errors;
 	uint64_t allocs; /* queue allocations during the timed phase */
 	uint64_t segs_allocated, segs_reused, segs_retired, segs_peak;

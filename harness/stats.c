@@ -308,7 +308,7 @@ static const char *const cfg_cols[] = {
 	"backend", "reclaim", "workload", "producers", "workers", "seg_size", "seg_count",
 	"capacity", "seg_supply", "batch", "wake_min_jobs", "flush_us", "jobs", "pin_workers",
 	"pin_producers", "backend_opts", "reclaim_opts", "workload_opts", "mode", "rate_target",
-	"duration_s", "latency",
+	"duration_ms", "latency",
 };
 
 static const char *const stat_names[] = {"median", "min", "max", "mean", "sd", "ci95_lo",
