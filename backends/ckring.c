@@ -234,8 +234,8 @@ static size_t ckring_size(struct pb_queue *q)
 /* One array allocated at create, no segments, no allocations afterwards. */
 static void ckring_stats(struct pb_queue *q, struct pb_queue_stats *st)
 {
-	(void)q;
 	memset(st, 0, sizeof(*st));
+	st->bound = q->size - 1; /* one slot always stays empty */
 }
 
 /*

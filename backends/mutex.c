@@ -226,8 +226,8 @@ static size_t mutex_size(struct pb_queue *q)
 /* One ring allocated at create, no segments, no allocations afterwards. */
 static void mutex_stats(struct pb_queue *q, struct pb_queue_stats *st)
 {
-	(void)q;
 	memset(st, 0, sizeof(*st));
+	st->bound = q->cap; /* read-only after create */
 }
 
 /*

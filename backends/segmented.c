@@ -194,6 +194,7 @@ struct pb_queue {
 	struct store *st PB_ALIGNED;
 	struct pb_reclaim_inst rc;
 	uint32_t size;
+	uint64_t bound;       /* pb_queue_stats.bound */
 	bool bounded;
 	bool retire_released; /* retire-order=released */
 	/* bounded supply: a producer found the pool empty (after its own
@@ -525,6 +526,8 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 	st->seg_bytes = seg_bytes_for(q->size);
 	st->type_stable = (rc->ops->flags & PB_RC_TYPE_STABLE) != 0;
 	count = pb_opt_get(opts, "seg-count");
+	/* bounded supply: at most every segment full at once */
+	q->bound = q->bounded ? (uint64_t)count * q->size : PB_QUEUE_UNBOUNDED;
 
 	for (int64_t i = 0; i < count; i++) {
 		struct seg *s = seg_alloc(st);
@@ -843,6 +846,7 @@ static void segmented_stats(struct pb_queue *q, struct pb_queue_stats *out)
 	out->allocs = st->allocs;
 	pthread_mutex_unlock(&st->mu);
 	out->segs_retired = atomic_load_explicit(&st->retired, memory_order_relaxed);
+	out->bound = q->bound;
 }
 
 static void segmented_reclaim_stats(struct pb_queue *q, struct pb_reclaim_stats *out)

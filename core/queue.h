@@ -47,7 +47,14 @@ struct pb_queue_stats {
 	uint64_t segs_live;      /* allocated and not freed now */
 	uint64_t segs_peak;      /* highest segs_live */
 	uint64_t allocs;         /* malloc calls made after create (steady-state allocations) */
+	/* Most jobs the queue can hold at once with its options:
+	 * PB_QUEUE_UNBOUNDED if push never returns PB_FULL for lack of room
+	 * (only for lack of memory), 0 if the backend does not say.  Reported
+	 * beside every figure: backends compared at their defaults need not be
+	 * bounded alike (docs/methodology.md, "Unequal defaults"). */
+	uint64_t bound;
 };
+#define PB_QUEUE_UNBOUNDED UINT64_MAX
 
 struct pb_queue_ops {
 	unsigned abi;                    /* PB_ABI_VERSION */

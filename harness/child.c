@@ -865,6 +865,7 @@ warm_done:
 	res->segs_reused = qs1.segs_reused;
 	res->segs_retired = qs1.segs_retired;
 	res->segs_peak = qs1.segs_peak;
+	res->queue_bound = qs1.bound;
 	res->pending_end = rs.pending;
 	res->pending_peak = rs.pending_peak;
 	res->batches = ps1.batches - ps0.batches;

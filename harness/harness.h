@@ -116,6 +116,7 @@ struct pb_result {
 	uint64_t elapsed_ns;
 	/* End to end: t0 to pb_pool_shutdown's return (joins, final drain). */
 	uint64_t e2e_ns;
+	uint64_t queue_bound; /* pb_queue_stats.bound */
 	uint64_t lost, duplicated, errors;
 	uint64_t allocs; /* queue allocations during the timed phase */
 	uint64_t segs_allocated, segs_reused, segs_retired, segs_peak;

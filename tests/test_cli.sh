@@ -260,6 +260,22 @@ else
 	fail "crash row names the signal, stall row says watchdog" "$(cat "$T/fault/results.csv")"
 fi
 
+# ---- every row says how much its queue could hold (unequal defaults) ---------
+"$PB" run --backend segmented,mutex,ckring --reclaim hp --jobs 2000 --reps 1 \
+	--out "$T/bound" >/dev/null 2>"$T/bound.err" &&
+"$PB" run --backend segmented --reclaim hp --seg-supply bounded --seg-size 64 --seg-count 64 \
+	--jobs 2000 --reps 1 --out "$T/bound2" >/dev/null 2>>"$T/bound.err"
+rc=$?
+got=$(cat "$T/bound/results.csv" "$T/bound2/results.csv" | "$PY" -c '
+import csv, sys
+print(" ".join("%s=%s" % (r["backend"], r["queue_bound"]) for r in csv.DictReader(sys.stdin) if r["backend"] != "backend"))')
+want="segmented=unbounded mutex=4096 ckring=4095 segmented=4096"
+if [ $rc -eq 0 ] && [ "$got" = "$want" ]; then
+	ok "queue_bound: segmented unbounded by default, 4096 bounded 64x64; mutex 4096; ckring 4095"
+else
+	fail "queue_bound: segmented unbounded by default, 4096 bounded 64x64; mutex 4096; ckring 4095" "rc=$rc got '$got'" "$(tail -2 "$T/bound.err")"
+fi
+
 # ---- a child never outlives its parent, nor its own deadline -----------------
 # child_of PID: the first child process of PID (from /proc, no procps needed).
 child_of() {
