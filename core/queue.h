@@ -17,7 +17,9 @@
  *    handle returns, the caller holds no reference into queue memory.
  *  - close: any thread, once.  Later pushes return PB_CLOSED; pops still
  *    drain what was pushed before.  Every push that returned PB_OK happened
- *    before close() returned or is visible to pops after it.
+ *    before close() returned or is visible to pops after it.  The pool never
+ *    calls close() while one of its pushes is in flight (core/pool.c, the
+ *    closing protocol), so after close() a pop that finds nothing is final.
  *  - FIFO per producer (flag PB_Q_FIFO): jobs pushed by one thread are popped in
  *    push order (across all consumers' batches, by global pop order).
  */
