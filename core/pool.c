@@ -994,12 +994,19 @@ size_t pb_pool_submit_batch_wait(struct pb_producer *pr, const struct pb_job *jo
 
 	while (done < n) {
 		int rc;
+		size_t k = pb_pool_submit_batch(pr, jobs + done, n - done, &rc);
 
-		done += pb_pool_submit_batch(pr, jobs + done, n - done, &rc);
+		done += k;
 		if (rc == PB_CLOSED)
 			break;
-		if (rc == PB_FULL)
+		if (rc == PB_FULL) {
+			/* Progress restarts the backoff, as a new per-job
+			 * submit_wait would: a ring that drains a few slots at a
+			 * time must not send the producer into 50 us sleeps. */
+			if (k)
+				tries = 0;
 			submit_backoff(pr, &tries);
+		}
 	}
 	return done;
 }
