@@ -430,8 +430,11 @@ static void count_shard(const struct pb_meta_run *run, struct pindex *ix, struct
 			   (run->max_fail && hard >= run->max_fail);
 		if (!complete) {
 			c->more += maxr - pl->n;
-			name_missing(c, "point %s reps %u..%u at most (stopping rule not met)", id,
-				     expect, expect + (unsigned)(maxr - pl->n) - 1);
+			if (maxr - pl->n == 1)
+				name_missing(c, "point %s rep %u (stopping rule not met)", id, expect);
+			else
+				name_missing(c, "point %s reps %u..%u at most (stopping rule not met)",
+					     id, expect, expect + (unsigned)(maxr - pl->n) - 1);
 		}
 		if (complete && !gaps)
 			c->complete++;
