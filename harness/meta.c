@@ -723,7 +723,7 @@ static void shell_quote(char *out, size_t len, const char *s)
 
 char *pb_resume_command(const char *cmdline, const char *out_dir)
 {
-	size_t len = strlen(cmdline) + strlen(out_dir) * 4 + 64;
+	size_t len = strlen(cmdline) + strlen(out_dir) * 4 + 4300;
 	char *s = pb_xalloc(len, 1), *o = s;
 	const char *p = cmdline;
 
@@ -743,11 +743,27 @@ char *pb_resume_command(const char *cmdline, const char *out_dir)
 			p++;
 	}
 	*o = 0;
-	if (!has_word(s, "--out", false) && !has_word(s, "--out", true)) {
-		char q[4200];
+	{
+		/* --out DIR as the directory now named (status may be given a copy,
+		 * or a path from another working directory); added if absent. */
+		char q[4200], *w = NULL;
 
 		shell_quote(q, sizeof(q), out_dir);
-		o += sprintf(o, " --out %s", q);
+		for (char *p2 = strstr(s, "--out"); p2; p2 = strstr(p2 + 5, "--out"))
+			if ((p2 == s || p2[-1] == ' ') && (p2[5] == ' ' || p2[5] == '='))
+				w = p2; /* the last one wins, as with getopt */
+		if (w) {
+			char *v = w + 6, *e = v, *rest;
+			bool inq = false;
+
+			for (; *e && (inq || *e != ' '); e++)
+				if (*e == '\'')
+					inq = !inq;
+			rest = pb_xstrdup(e);
+			o = v + sprintf(v, "%s%s", q, rest);
+		} else {
+			o += sprintf(o, " --out %s", q);
+		}
 	}
 	if (!has_word(s, "--resume", false))
 		strcpy(o, " --resume");
