@@ -508,18 +508,39 @@ static const char *view_add(struct sweep_view *v, const char *dir, const struct 
 	return NULL;
 }
 
-/* @cmd (a shard's command) with its --shard K/N turned into @k/@n. */
-static char *shard_command(const char *cmd, unsigned k, unsigned n)
+/* @cmd (shard @from's command) with its --shard turned into @k/@n, and its
+ * --out too where it ends in the shard number (DIR/shard-2 -> DIR/shard-3,
+ * as the cluster scripts name them); else " (with its own --out)" follows. */
+static char *shard_command(const char *cmd, unsigned from, unsigned k, unsigned n)
 {
-	char *s = pb_xalloc(strlen(cmd) + 64, 1);
+	char *s = pb_xalloc(strlen(cmd) + 128, 1), *o;
 	const char *p = strstr(cmd, "--shard");
+	bool out_done = false;
 
 	if (!p || (p[7] != ' ' && p[7] != '=')) {
-		sprintf(s, "%s --shard %u/%u", cmd, k, n);
-		return s;
+		o = s + sprintf(s, "%s --shard %u/%u", cmd, k, n);
+	} else {
+		memcpy(s, cmd, (size_t)(p - cmd));
+		o = s + (p - cmd);
+		o += sprintf(o, "--shard %u/%u%s", k, n, p + 8 + strcspn(p + 8, " "));
 	}
-	memcpy(s, cmd, (size_t)(p - cmd));
-	sprintf(s + (p - cmd), "--shard %u/%u%s", k, n, p + 8 + strcspn(p + 8, " "));
+	p = strstr(s, " --out ");
+	if (p) {
+		char *v = (char *)p + 7, *e = v + strcspn(v, " "), *d = e;
+		char num[16];
+		size_t nl = (size_t)snprintf(num, sizeof(num), "%u", from);
+
+		while (d > v && d[-1] >= '0' && d[-1] <= '9')
+			d--;
+		if ((size_t)(e - d) == nl && !strncmp(d, num, nl)) {
+			char *rest = pb_xstrdup(e);
+
+			o = d + sprintf(d, "%u%s", k, rest);
+			out_done = true;
+		}
+	}
+	if (!out_done)
+		strcpy(o, " (with its own --out)");
 	return s;
 }
 
@@ -820,7 +841,7 @@ int pb_merge_cmd(int argc, char **argv, char *cmdline)
 			for (unsigned k = 1; k <= view.n && !cmd[0]; k++)
 				if (view.shard[k].run && view.shard[k].run->command)
 					snprintf(cmd, sizeof(cmd), "; e.g. %s",
-						 shard_command(view.shard[k].run->command, mk, view.n));
+						 shard_command(view.shard[k].run->command, k, mk, view.n));
 			pb_usage_error("merge: sweep %s: missing shard%s %s (%u of %u present)%s%s%s; run "
 				       "them, or merge with --allow-partial; nothing written",
 				       view.first->id.id, gap.nshards == 1 ? "" : "s", gap.shards,
@@ -1003,13 +1024,17 @@ int pb_status_cmd(int argc, char **argv)
 			incomplete++;
 			printf("sweep %s: %u of %u shards given; missing shard%s %s\n", views[v].first->id.id,
 			       views[v].n - m, views[v].n, m == 1 ? "" : "s", ms);
+			unsigned from = 0;
+
 			for (unsigned k = 1; k <= views[v].n && !cmd; k++)
-				if (views[v].shard[k].run)
+				if (views[v].shard[k].run) {
 					cmd = views[v].shard[k].run->command;
+					from = k;
+				}
 			for (unsigned k = 1; k <= views[v].n && cmd; k++)
 				if (!views[v].shard[k].run)
 					printf("  shard %u/%u runs with: %s\n", k, views[v].n,
-					       shard_command(cmd, k, views[v].n));
+					       shard_command(cmd, from, k, views[v].n));
 		} else {
 			printf("sweep %s: all %u shards given\n", views[v].first->id.id, views[v].n);
 		}

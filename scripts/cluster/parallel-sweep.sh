@@ -24,6 +24,8 @@ die() { echo "$PROG: $*" >&2; exit 2; }
 usage() { sed -n '6,8p' "$0" | sed 's/^# \{0,1\}//'; }
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3 # Debian's, which has matplotlib and pandas
+[ -x "$PY" ] || PY=python3
 ROOT=$(cd "$HERE/../.." && pwd)
 
 command -v parallel >/dev/null 2>&1 ||
@@ -130,11 +132,11 @@ if [ -e "$out/results.csv" ]; then
 	out="$DIR/merged-$(date +%Y%m%d-%H%M%S)"
 fi
 "$PB" merge "${shards[@]}" --out "$out" --quiet
-python3 "$ROOT/scripts/summary.py" "$out/results.csv" >"$out/summary.txt" 2>&1 || true
+"$PY" "$ROOT/scripts/summary.py" "$out/results.csv" >"$out/summary.txt" 2>&1 || true
 report="not asked for (--no-report)"
 if [ $REPORT = 1 ]; then
-	if python3 "$ROOT/scripts/plot.py" "$out/results.csv" >"$DIR/logs/report.log" 2>&1 &&
-	   python3 "$ROOT/scripts/report.py" "$out" >>"$DIR/logs/report.log" 2>&1; then
+	if "$PY" "$ROOT/scripts/plot.py" "$out/results.csv" >"$DIR/logs/report.log" 2>&1 &&
+	   "$PY" "$ROOT/scripts/report.py" "$out" >>"$DIR/logs/report.log" 2>&1; then
 		report="$out/report.html"
 	else
 		report="not written (see $DIR/logs/report.log)"

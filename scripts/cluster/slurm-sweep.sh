@@ -164,6 +164,8 @@ set -u
 DIR=$(q "$DIR")
 PB=$(q "$PB")
 ROOT=$(q "$ROOT")
+PY=/usr/bin/python3 # Debian's, which has matplotlib and pandas
+[ -x "\$PY" ] || PY=python3
 echo "=== merge: job \${SLURM_JOB_ID:-?}, node \$(hostname), \$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 shards=()
 for k in \$(seq 1 $N); do shards+=("\$DIR/shard-\$k"); done
@@ -171,10 +173,10 @@ for k in \$(seq 1 $N); do shards+=("\$DIR/shard-\$k"); done
 out="\$DIR/merged"
 [ -e "\$out/results.csv" ] && out="\$DIR/merged-\${SLURM_JOB_ID:-\$\$}"
 "\$PB" merge "\${shards[@]}" --out "\$out" --quiet || exit \$?
-python3 "\$ROOT/scripts/summary.py" "\$out/results.csv" >"\$out/summary.txt" 2>&1 || echo "merge: note: summary.py failed (see \$out/summary.txt)"
+"\$PY" "\$ROOT/scripts/summary.py" "\$out/results.csv" >"\$out/summary.txt" 2>&1 || echo "merge: note: summary.py failed (see \$out/summary.txt)"
 if [ $REPORT = 1 ]; then
-	if python3 "\$ROOT/scripts/plot.py" "\$out/results.csv" >"\$DIR/logs/report.log" 2>&1 &&
-	   python3 "\$ROOT/scripts/report.py" "\$out" >>"\$DIR/logs/report.log" 2>&1; then
+	if "\$PY" "\$ROOT/scripts/plot.py" "\$out/results.csv" >"\$DIR/logs/report.log" 2>&1 &&
+	   "\$PY" "\$ROOT/scripts/report.py" "\$out" >>"\$DIR/logs/report.log" 2>&1; then
 		report="\$out/report.html"
 	else
 		report="not written (see \$DIR/logs/report.log)"
