@@ -335,6 +335,29 @@ else
 		"$(tail -4 "$SB/logs/shard-2.log")" "$(tail -3 "$SB/logs/merge.log")"
 fi
 
+# ---- clear errors: output directory not shared, poolbench not reachable ---------------
+# Submitted held; the directory's token (or the poolbench copy) goes away, as
+# on a node that does not mount them; then released.
+cp "$PB" "$T/pb-copy"
+for what in token poolbench; do
+	SX="$T/sx-$what"
+	"$SRC/scripts/cluster/slurm-sweep.sh" "$T/a.ini" --shards 1 --out "$SX" --poolbench "$T/pb-copy" \
+		--no-report --sbatch --hold >/dev/null 2>&1
+	read -r xarr xmj < <(ids "$SX")
+	if [ $what = token ]; then rm -f "$SX/job/token"; else mv "$T/pb-copy" "$T/pb-gone"; fi
+	scontrol release "$xarr"
+	xs=$(wait_job "${xarr}_1" 30)
+	msg=$(grep 'slurm-sweep.sh: ' "$SX/logs/shard-1.log" 2>/dev/null)
+	say "$what gone: task ${xarr}_1=$xs: $msg"
+	if [ $what = token ]; then want="is not shared with node $H"; else want="poolbench is not reachable on node $H at $T/pb-copy"; fi
+	if [ "$xs" = FAILED ] && [[ "$msg" == *"$want"* ]] && [ ! -e "$SX/shard-1/results.csv" ]; then
+		ok "Slurm: a task that cannot see the $what fails at once with one clear line"
+	else
+		fail "Slurm: a task without the $what fails clearly" "state=$xs" "$(tail -3 "$SX/logs/shard-1.log" 2>/dev/null)"
+	fi
+	scancel "$xmj" 2>/dev/null
+done
+
 # ---- merge refusals on the Slurm shards --------------------------------------------------
 "$PB" merge "$SA/shard-1" "$SA/shard-3" --out "$T/x1" >/dev/null 2>"$T/x1.err"
 rc=$?
