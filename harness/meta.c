@@ -793,9 +793,16 @@ void pb_resume_check(const struct pb_sweep *sw, const struct pb_point *pts, size
 		if (errno != ENOENT)
 			pb_usage_error("--resume: cannot read %s: %s", path, strerror(errno));
 		snprintf(path, sizeof(path), "%s/results.csv", sw->out);
-		if (stat(path, &st) == 0)
-			pb_usage_error("--resume: %s/meta.json is missing, so which sweep %s holds "
-				       "cannot be checked: use a new --out", sw->out, path);
+		if (stat(path, &st) == 0) {
+			/* A first attempt killed between creating results.csv and
+			 * writing meta.json left a header and no row: nothing to mix. */
+			char *text = pb_read_text(path, 1 << 20);
+			char *nl = text ? strchr(text, '\n') : NULL;
+
+			if (!nl || nl[1])
+				pb_usage_error("--resume: %s/meta.json is missing, so which sweep %s "
+					       "holds cannot be checked: use a new --out", sw->out, path);
+		}
 		return; /* nothing yet: --resume starts the sweep (a first Slurm attempt) */
 	}
 	pb_sweep_identity(sw, pts, npts, &here);

@@ -105,6 +105,21 @@ else
 	fail "--resume of a new directory starts the sweep" "rc=$rc" "$(cat "$T/e")"
 fi
 
+# A directory with rows but no meta.json: refused; with a header only (a first
+# attempt killed before meta.json was written): resumed.
+mkdir -p "$T/nometa" "$T/hdronly"
+cp "$T/fresh/results.csv" "$T/nometa/"
+head -n 1 "$T/fresh/results.csv" >"$T/hdronly/results.csv"
+"$PB" "${R[@]}" --out "$T/nometa" --resume >/dev/null 2>"$T/e"
+refused "--resume of rows without meta.json is refused" "nometa/meta.json is missing" $? "$T/e"
+"$PB" "${R[@]}" --out "$T/hdronly" --resume >/dev/null 2>"$T/e"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(pairs "$T/hdronly/results.csv" | wc -l)" -eq 4 ]; then
+	ok "--resume of a header-only results.csv without meta.json runs the sweep"
+else
+	fail "--resume of a header-only results.csv" "rc=$rc" "$(cat "$T/e")"
+fi
+
 # ---- meta.json: every invocation, allowed CPUs -------------------------------------
 taskset -c 0 "$PB" "${R[@]}" --reps 3 --out "$T/fresh" --resume >/dev/null 2>&1
 if probs=$(py "$T/fresh/meta.json" <<'EOF'
