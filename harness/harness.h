@@ -298,6 +298,52 @@ void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t
 /* merge.c: "poolbench merge DIR... --out DIR" */
 int pb_merge_cmd(int argc, char **argv, char *cmdline);
 
+/* ---- sweep identity, interrupts, status (issue 12: docs/cluster.md) ---------- */
+
+/* meta.c: what makes a results directory one sweep's.  points_hash: every
+ * point_id of the whole plan (before --shard), in plan order; id: with the
+ * commit and build flags (equal for every shard); fingerprint: with the shard. */
+struct pb_sweep_id {
+	char id[17], fingerprint[17], points_hash[17];
+	size_t points_total;
+	unsigned shard_k, shard_n;
+	char commit[128];
+	char build[1024];
+};
+/* plan.c calls this with the whole plan before the --shard cut. */
+void pb_plan_record_full(const struct pb_point *pts, size_t n);
+void pb_sweep_identity(const struct pb_sweep *sw, const struct pb_point *pts, size_t npts,
+		       struct pb_sweep_id *out);
+/* Before anything is written: --append with --resume, and --resume of a
+ * directory whose recorded fingerprint differs, exit 2 naming what differs. */
+void pb_resume_check(const struct pb_sweep *sw, const struct pb_point *pts, size_t npts);
+/* @cmdline without --append, with --out DIR (if it had none) and --resume. */
+char *pb_resume_command(const char *cmdline, const char *out_dir);
+/* One entry of meta.json "runs", as read back. */
+struct pb_meta_run {
+	bool have_id;
+	struct pb_sweep_id id;
+	char *command;
+	char **planned;
+	size_t nplanned;
+	unsigned min_reps, max_reps, max_fail;
+	double cov_pct;
+	char host[256];
+};
+/* Parse the runs of a meta.json text; count, or -EINVAL if not ours. */
+int pb_meta_runs(const char *meta, struct pb_meta_run **out);
+void pb_json_field(const char *line, const char *key, char *buf, size_t len);
+void pb_sweep_id_diff(const struct pb_sweep_id *here, const struct pb_sweep_id *there,
+		      const char *here_name, const char *there_name, char *buf, size_t len);
+
+/* run.c: SIGINT/SIGTERM stop the sweep after the current row (the run in
+ * progress is killed and not recorded); then summary.csv, the --resume
+ * command on stderr, exit 128 + signal. */
+#define PB_EXIT_SIGNAL(sig) (128 + (sig))
+
+/* merge.c: "poolbench status DIR..." */
+int pb_status_cmd(int argc, char **argv);
+
 /* ---- measurement (H2): modes, counters, allocation counts, timeseries ------- */
 
 enum pb_mode { PB_MODE_THROUGHPUT, PB_MODE_LATENCY, PB_MODE_RATE };

@@ -46,7 +46,9 @@ static void usage(FILE *f)
 		"       poolbench run [options]        run a sweep; one CSV row per point and repetition\n"
 		"       poolbench sweep FILE [options] run the sweep described by an INI file\n"
 		"                                      (docs/sweeps.md); options override the file\n"
-		"       poolbench merge DIR... --out DIR  join result directories (shards)\n"
+		"       poolbench merge DIR... --out DIR [--allow-partial]  join the shards of a sweep\n"
+		"       poolbench status DIR...        per shard: (point, rep) pairs done, failed,\n"
+		"                                      missing, and the command that completes them\n"
 		"\n"
 		"run options (LIST = comma-separated values; every combination is a point):\n"
 		"  --backend LIST        queue backends (default segmented)\n"
@@ -707,6 +709,7 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		return PB_EXIT_OK;
 	}
 
+	pb_resume_check(&sw, pts, npts); /* --append/--resume; another sweep in DIR (issue 12) */
 	if (!sw.out)
 		sw.out = default_out();
 	rc = mkdir_p(sw.out);
@@ -749,13 +752,18 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return PB_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "status")) {
+		rc = pb_status_cmd(argc - 1, argv + 1);
+		pb_xfree_all();
+		return rc;
+	}
 	if (!strcmp(argv[1], "merge")) {
 		rc = pb_merge_cmd(argc - 1, argv + 1, join_cmdline(argc, argv));
 		pb_xfree_all();
 		return rc;
 	}
 	if (strcmp(argv[1], "run") && strcmp(argv[1], "sweep"))
-		pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge", argv[1]);
+		pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge, status", argv[1]);
 	cmdline = join_cmdline(argc, argv);
 	if (!strcmp(argv[1], "sweep")) {
 		int nargc;

@@ -503,6 +503,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			point_id(pt, sw); /* last: after every field of the point is set */
 		}
 	}
+	pb_plan_record_full(pts, n); /* the sweep's identity: the whole plan (meta.c) */
 	/* --shard K/N: point i (plan order, from 0) belongs to shard i mod N + 1. */
 	if (sw->shard_n > 1) {
 		size_t kept = 0;

@@ -94,15 +94,67 @@ static const char *sig_name(int sig)
 	return buf;
 }
 
-/* Run one (point, rep) in a child; fills *res whatever happens. */
-static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsigned rep,
-		    unsigned run, struct pb_progress *prog, struct pb_result *res)
+/*
+ * SIGINT / SIGTERM (Ctrl-C, scancel, a Slurm time limit, GNU parallel's
+ * --timeout): the sweep stops after the row it is writing.  Both signals stay
+ * blocked in the parent except inside ppoll(), so they never land in the
+ * middle of a row: a row is written whole or not at all.  The run in progress
+ * is killed and not recorded (an interrupted repetition is no measurement and
+ * no crash); --resume runs it again.
+ */
+static volatile sig_atomic_t stop_sig;
+static sigset_t stop_set, run_mask; /* the two signals; the mask to restore */
+
+static void on_stop(int sig)
+{
+	if (!stop_sig)
+		stop_sig = sig;
+}
+
+static void stop_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop; /* no SA_RESTART: ppoll returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop_set, &run_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Has a stop been asked for?  Takes a signal that is pending (blocked). */
+static int stop_requested(void)
+{
+	struct timespec zero = {0, 0};
+	int sig;
+
+	if (!stop_sig && (sig = sigtimedwait(&stop_set, NULL, &zero)) > 0)
+		stop_sig = sig;
+	return stop_sig;
+}
+
+/* The forked child: default dispositions and the caller's mask again. */
+static void stop_child_reset(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &run_mask, NULL);
+}
+
+/* Run one (point, rep) in a child; fills *res whatever happens.  Returns 1
+ * if a stop was asked for meanwhile: *res is then no result. */
+static int run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsigned rep,
+		   unsigned run, struct pb_progress *prog, struct pb_result *res)
 {
 	enum pb_fault fault = fault_for(run);
 	int fds[2], wst = 0;
 	size_t got = 0;
 	uint64_t deadline;
-	int stalled = 0;
+	int stalled = 0, stopped = 0;
 	pid_t pid, parent;
 
 	memset(res, 0, sizeof(*res));
@@ -112,7 +164,7 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 	if (pipe2(fds, O_CLOEXEC)) {
 		res->status = RS_ERROR;
 		snprintf(res->note, sizeof(res->note), "pipe: %s", strerror(errno));
-		return;
+		return 0;
 	}
 	fflush(NULL); /* nothing buffered may be written twice */
 	parent = getpid();
@@ -122,13 +174,14 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 		snprintf(res->note, sizeof(res->note), "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
-		return;
+		return 0;
 	}
 	if (pid == 0) {
 		struct pb_result r;
 		const char *p = (const char *)&r;
 		size_t left = sizeof(r);
 
+		stop_child_reset();
 		close(fds[0]);
 		/*
 		 * A child never outlives the sweep, nor runs past its watchdog:
@@ -169,7 +222,16 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 			break;
 		}
 		ms = (int)((deadline - now + 999999) / 1000000);
-		prc = poll(&pfd, 1, ms);
+		{
+			struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+			/* The stop signals are let in here only. */
+			prc = ppoll(&pfd, 1, &ts, &run_mask);
+		}
+		if (stop_requested()) {
+			stopped = 1;
+			break;
+		}
 		if (prc < 0 && errno == EINTR)
 			continue;
 		if (prc == 0)
@@ -182,10 +244,20 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 		got += (size_t)rd;
 	}
 	close(fds[0]);
-	if (stalled)
+	if (stalled || stopped)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
 		;
+	/* A Ctrl-C or scancel signals the child too: it may have died of it
+	 * before the parent saw its own copy (still pending, blocked). */
+	if (stopped || stop_requested()) {
+		memset(res, 0, sizeof(*res));
+		res->status = RS_ERROR;
+		snprintf(res->note, sizeof(res->note), "interrupted by %s", sig_name(stop_sig));
+		if (pb_ts_part_path())
+			unlink(pb_ts_part_path()); /* its samples are no row's */
+		return 1;
+	}
 	if (stalled) {
 		memset(res, 0, sizeof(*res));
 		res->status = RS_STALL;
@@ -208,6 +280,7 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 			 WIFEXITED(wst) ? WEXITSTATUS(wst) : -1, pb_phase_name(atomic_load(&prog->phase)));
 	}
 	res->note[sizeof(res->note) - 1] = 0;
+	return 0;
 }
 
 static void point_label(const struct pb_sweep *sw, const struct pb_point *pt, char *buf, size_t len)
@@ -418,7 +491,8 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 		}
 		have_existing = 1;
 	}
-	for (size_t i = 0; i < npts; i++) {
+	stop_install();
+	for (size_t i = 0; i < npts && !stop_requested(); i++) {
 		struct pb_point *pt = &pts[i];
 		struct pstate ps = {.next_rep = 1};
 		double est = -1; /* ns per job, for a warm-up by duration */
@@ -464,7 +538,7 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 		if (ps.nok)
 			est = ps.ok[ps.nok - 1];
 		while (ps.nrun < sw->reps && !pb_rule_met(ps.ok, ps.nok, &rule, NULL) &&
-		       (!sw->max_fail || ps.nhard < sw->max_fail)) {
+		       (!sw->max_fail || ps.nhard < sw->max_fail) && !stop_requested()) {
 			struct pb_result res;
 			unsigned rep = ps.next_rep++;
 			double nsj;
@@ -477,7 +551,8 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 
 					pilot.jobs = pt->jobs < 1000 ? pt->jobs : 1000;
 					pilot.warmup = 0;
-					run_one(sw, &pilot, 0, 0, prog, &res);
+					if (run_one(sw, &pilot, 0, 0, prog, &res))
+						break;
 					if (res.status == RS_OK && res.elapsed_ns)
 						est = (double)res.elapsed_ns /
 						      (double)pb_result_jobs(&pilot, &res);
@@ -492,7 +567,8 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 				}
 			}
 			run++;
-			run_one(sw, pt, rep, run, prog, &res);
+			if (run_one(sw, pt, rep, run, prog, &res))
+				break; /* interrupted: no row for this rep */
 			fake_elapsed(nokruns, pt, &res);
 			if (res.status == RS_OK)
 				nokruns++;
@@ -523,7 +599,7 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 					pb_rstatus_name(res.status), res.note);
 			}
 		}
-		if (!sw->quiet) {
+		if (!sw->quiet && !stop_sig) {
 			double cov;
 			bool met = pb_rule_met(ps.ok, ps.nok, &rule, &cov);
 
@@ -546,7 +622,15 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 		pb_log("error writing %s/results.csv: %s", sw->out, strerror(errno));
 	if (!sw->quiet && sw->resume)
 		pb_log("resume: %u new row%s", nrows, nrows == 1 ? "" : "s");
-	rc = pb_summary_write(sw->out, &rule, NULL, NULL, stdout);
+	rc = pb_summary_write(sw->out, &rule, NULL, NULL, stop_sig ? NULL : stdout);
+	if (stop_requested()) {
+		/* summary.csv covers the rows so far; say how to go on. */
+		pb_log("interrupted by %s: %u new row%s in %s/results.csv, summary.csv %s; "
+		       "continue with:", sig_name(stop_sig), nrows, nrows == 1 ? "" : "s", sw->out,
+		       rc ? "NOT written" : "written for the rows so far");
+		fprintf(stderr, "  %s\n", pb_resume_command(sw->cmdline, sw->out));
+		return PB_EXIT_SIGNAL(stop_sig);
+	}
 	if (rc)
 		return PB_EXIT_FAIL;
 	if (nfail)
