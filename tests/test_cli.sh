@@ -295,6 +295,23 @@ else
 	fail "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids" "rc=$rc got: $got" "$(tail -2 "$T/sbatch.err")"
 fi
 
+# ---- liburcu keeps up under a bounded supply (default retire-mode=thread) -----
+# A stall here (the watchdog) fails the check.  With liburcu's call_rcu worker
+# (the old default) this small run crawled at ~775 us/job and larger ones hit
+# the watchdog: the producer waited for a worker that naps between rounds.
+"$PB" run --backend segmented --reclaim urcu-memb,urcu-qsbr --seg-size 1 --seg-count 16 \
+	--seg-supply bounded --workers 2 --jobs 3000 --reps 1 --watchdog 30 --max-fail 1 \
+	--out "$T/urcub" >/dev/null 2>"$T/urcub.err"
+rc=$?
+got=$("$PY" -c '
+import csv, sys
+print(" ".join("%s=%s" % (r["reclaim"], r["status"]) for r in csv.DictReader(open(sys.argv[1]))))' "$T/urcub/results.csv" 2>&1)
+if [ $rc -eq 0 ] && [ "$got" = "urcu-memb=ok urcu-qsbr=ok" ]; then
+	ok "urcu-memb and urcu-qsbr finish seg-size 1 with a bounded supply of 16 segments"
+else
+	fail "urcu-memb and urcu-qsbr finish seg-size 1 with a bounded supply of 16 segments" "rc=$rc got '$got'" "$(tail -2 "$T/urcub.err")"
+fi
+
 # ---- a child never outlives its parent, nor its own deadline -----------------
 # child_of PID: the first child process of PID (from /proc, no procps needed).
 child_of() {
