@@ -21,7 +21,9 @@
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
 
-/* The four backend-option axes: CLI flag, option name, CSV column. */
+/* The four backend options with their own flag and CSV column (--seg-size
+ * LIST is --backend-opt seg-size=LIST); any other declared option is an axis
+ * through --backend-opt / --reclaim-opt / --workload-opt NAME=V1,V2. */
 enum pb_axis { AX_SEG_SIZE, AX_SEG_COUNT, AX_CAPACITY, AX_SEG_SUPPLY, AX_COUNT };
 extern const char *const pb_axis_opt[AX_COUNT]; /* "seg-size", ... */
 
@@ -35,20 +37,25 @@ struct pb_ulist {
 	uint64_t v[PB_LIST_MAX];
 };
 
-/* name=value settings given with --backend-opt / --reclaim-opt / --workload-opt */
+/* name=value settings given with --backend-opt / --reclaim-opt / --workload-opt;
+ * a value may be a comma list (an axis).  The last setting of a name wins. */
 struct pb_settings {
 	unsigned n;
 	char *name[PB_SETTINGS_MAX];
 	char *value[PB_SETTINGS_MAX];
+	const char *flag[PB_SETTINGS_MAX]; /* NULL, or "seg-size" etc. for --seg-size LIST */
+	bool from_file[PB_SETTINGS_MAX];   /* came from the sweep file (the command line wins) */
 };
 
 /* Everything the run command was given (after parsing, before planning). */
 struct pb_sweep {
 	struct pb_strlist backends, reclaimers, workloads;
 	bool reclaim_given;
+	/* The list came from the command line over a sweep file's: the file's
+	 * settings that no selected plug-in declares are then only noted. */
+	bool backends_cli, reclaimers_cli, workloads_cli;
 	struct pb_ulist producers, workers, wake_min_jobs, flush_us, batch;
-	struct pb_strlist axis[AX_COUNT];
-	struct pb_settings bopt, ropt, wopt;
+	struct pb_settings bopt, ropt, wopt; /* --seg-size etc. are bopt entries */
 	uint64_t jobs;
 	unsigned reps;
 	int64_t warmup; /* -1: jobs / 10 */
@@ -173,6 +180,8 @@ void pb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), n
 size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_point **out);
 /* Print the notes pb_plan held back (call once the output is open). */
 void pb_plan_notes(void);
+/* Hold back one note (printed by pb_plan_notes). */
+void pb_plan_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* child.c: run one (point, rep) in the calling (forked) process. */
 void pb_child_run(const struct pb_point *pt, unsigned rep, enum pb_fault fault,
@@ -253,6 +262,7 @@ int pb_summary_write(const char *dir, const struct pb_rule *dflt, pb_rule_lookup
 extern const char *pb_usage_ctx;
 void pb_usage_ctx_arg(int argi);        /* origin of run argument argi, or NULL */
 void pb_usage_ctx_opt(const char *opt); /* origin of the last key that gave --opt */
+bool pb_arg_from_file(int argi);        /* did run argument argi come from the sweep file? */
 /* "poolbench sweep FILE [overrides]": read FILE (inih) into run arguments
  * (*argv_out[0] is "sweep"), overrides last.  Exits 2 on any bad input. */
 void pb_sweep_load(int argc, char **argv, int *argc_out, char ***argv_out);
