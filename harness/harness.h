@@ -230,10 +230,15 @@ int pb_table_col(const struct pb_table *t, const char *name); /* index or -1 */
 void pb_table_free(struct pb_table *t);
 
 /* Statistics of n values; NAN where undefined (sd and CI need n >= 2).
- * CI: mean +- t(0.975, n-1) * sd / sqrt(n), sd the sample deviation. */
+ * CI: mean +- t(0.975, n-1) * sd / sqrt(n), sd the sample deviation.
+ * Median CI: order statistics x(k) .. x(n+1-k), distribution-free, with k
+ * the largest rank whose coverage 1 - 2 P(Bin(n, 1/2) < k) is >= 95 %; for
+ * n < 6 no such k exists and it is min .. max with its lower coverage
+ * (med_level: 0.75 for n = 3, 0.875 for 4, 0.9375 for 5). */
 struct pb_stat {
 	unsigned n;
 	double median, min, max, mean, sd, ci_lo, ci_hi;
+	double med_lo, med_hi, med_level;
 };
 void pb_stat_compute(const double *v, unsigned n, struct pb_stat *s);
 double pb_t975(unsigned df);                   /* Student t, two-sided 95 % */

@@ -179,6 +179,40 @@ threshold = 16, 2000000
 EOF
 expect_bad "a sweep-file axis value out of range names file, line and key" "bad.ini:5: key 'threshold' in [reclaim-opt]" "$PB" sweep "$T/bad.ini"
 
+# summary.csv: the median's order-statistic interval (fake timings, 10 reps:
+# x(2) .. x(9), coverage 1 - 2 * 11/1024; 5 reps: min .. max, 0.9375)
+PB_FAKE_NS_PER_JOB=15,11,19,13,17,10,12,18,14,16 "$PB" run --backend ckring --jobs 1000 --reps 10 \
+	--cov 0 --out "$T/med" --quiet >/dev/null 2>"$T/e"
+PB_FAKE_NS_PER_JOB=15,11,19,13,17 "$PB" run --backend ckring --jobs 1000 --reps 5 \
+	--cov 0 --out "$T/med5" --quiet >/dev/null 2>>"$T/e"
+py "$T/med" "$T/med5" <<'PYEOF'
+import csv, sys
+bad = []
+for d, lo, hi, lev in ((sys.argv[1], 11, 18, 1 - 2 * 11 / 1024), (sys.argv[2], 11, 19, 0.9375)):
+    r = list(csv.DictReader(open(d + "/summary.csv")))[0]
+    got = (float(r["ns_per_job_med_ci_lo"]), float(r["ns_per_job_med_ci_hi"]), float(r["med_ci_level"]))
+    if abs(got[0] - lo) > 0.01 or abs(got[1] - hi) > 0.01 or abs(got[2] - lev) > 1e-4:
+        bad.append("%s: %r, want %r" % (d, got, (lo, hi, lev)))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PYEOF
+check "summary.csv: median interval by order statistics, with its coverage" "$?" "$(cat "$T/e")"
+
+# plot.py: a plug-in option as x (the threshold axis run above)
+if "$PY" "$SRC/scripts/plot.py" "$T/ax/results.csv" --x threshold --out "$T/axfig" >"$T/o" 2>"$T/e"; then
+	py "$T/axfig/generic.json" <<'PYEOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+p = s["panels"][0]
+ok = p["xlabel"].startswith("threshold") and p["series"] == ["segmented/hp"]
+print("" if ok else json.dumps(p))
+sys.exit(0 if ok else 1)
+PYEOF
+	check "plot.py --x threshold: one line over the reclaimer option" "$?"
+else
+	fail "plot.py --x threshold: one line over the reclaimer option" "$(cat "$T/e")"
+fi
+
 # ---- did you mean ------------------------------------------------------------------
 "$PB" run --jbos 5 >/dev/null 2>"$T/e"
 check "run --jbos: did you mean '--jobs'" "$(grep -q "did you mean '--jobs'" "$T/e"; echo $?)" "$(cat "$T/e")"
