@@ -623,7 +623,9 @@ class Figure:
             files.append(p)
         plt.close(self.fig)
         side = {"figure": stem, "kind": self.kind, "title": self.title, "caption": caption,
-                "machine": res.machine, "preset": res.preset, "csv": os.path.abspath(res.csv),
+                "machine": res.machine, "preset": res.preset,
+                # relative to the figure, so that a results directory can move
+                "csv": os.path.relpath(os.path.abspath(res.csv), os.path.abspath(out)),
                 "files": [os.path.basename(f) for f in files], "errors": sorted(self.errors),
                 "fixed": fixed, "points": len(self.points), "missed_cov": len(self.missed),
                 "oversubscribed": len(self.over),
