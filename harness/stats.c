@@ -422,6 +422,14 @@ static void row_params(const struct pb_table *t, size_t row0, char *params, size
 			off += (size_t)snprintf(params + off, len - off, "%s%s=%s", off ? " " : "",
 						par[i], v);
 	}
+	/* Reclaimer and workload options: an axis of theirs (--reclaim-opt
+	 * threshold=16,64) must tell the lines apart. */
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = cell(t, row0, pb_table_col(t, i ? "workload_opts" : "reclaim_opts"));
+
+		if (strcmp(v, "-") && off < len)
+			off += (size_t)snprintf(params + off, len - off, "%s%s", off ? " " : "", v);
+	}
 	if (!off)
 		snprintf(params, len, "-");
 }

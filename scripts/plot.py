@@ -609,10 +609,9 @@ class Figure:
                       ("  Preset: %s." % res.preset) if res.preset else ""))
         self.caption_parts = {"missed": len(self.missed), "points": len(self.points),
                               "oversubscribed": len(self.over), "errors": errs}
-        fixed = fixed_settings(res, max(int(self.fig.get_figwidth() * 12), 50))
-        self.fig.suptitle("poolbench: %s\n%s\n%s" % (self.title, res.machine,
-                                                      "fixed: " + fixed if fixed else ""),
-                          fontsize=10)
+        fixed = fixed_settings(res, max(int(self.fig.get_figwidth() * 10.5), 50))
+        self.fig.suptitle("poolbench: %s\n%s%s" % (self.title, res.machine,
+                                                   "\n" + fixed if fixed else ""), fontsize=10)
         self.fig.text(0.5, 0.005, caption, ha="center", va="bottom", fontsize=7.5, wrap=True)
         self.fig.tight_layout(rect=(0, 0.06, 1, 1))
         os.makedirs(out, exist_ok=True)
@@ -665,13 +664,13 @@ def fixed_settings(res, width=110):
         for k, v in sorted(opts.items()):
             if len(v) == 1 and k.replace("-", "_") not in FIXED:
                 out.append("%s=%s" % (k, v.pop()))
-    text, line = [], ""
+    text, line = [], "fixed:"
     for item in out:  # wrap at about @width characters
         if line and len(line) + len(item) > width:
             text.append(line)
             line = ""
-        line += (", " if line else "") + item
-    return "\n".join(text + [line]) if line else ""
+        line += (" " if line == "fixed:" else ", " if line else "") + item
+    return "\n".join(text + [line]) if out else ""
 
 
 def shade_oversubscribed(fig, ax, res, st, x):
