@@ -50,8 +50,13 @@
  *
  * Invariants.
  *  I1  Slots [0, count(W)) are reserved, each by exactly one producer: the
- *      reserve field only grows, by one, in a CAS on W that also checks that
+ *      reserve field only grows, by k >= 1 (a run of k slots for a batch
+ *      push, push_batch; one for push), in a CAS on W that also checks that
  *      W is not CLOSED; the CAS reserving the last slot sets FULL|CLOSED.
+ *      A run never crosses the segment: k <= seg-size - reserve, and the
+ *      rest of a batch goes to the successor, so the run [r, r+k) is the
+ *      producer's alone and its jobs keep their order (per-producer FIFO,
+ *      I3, holds within a batch and across segments).
  *  I2  ready[i] == gen  <=>  slot i of the current incarnation is published.
  *      Nothing is cleared on the reuse path: every segment reaches the pool
  *      through store_put_locked(), which poisons every stamp (SEG_POISON32,
@@ -194,6 +199,7 @@ struct pb_queue {
 	struct store *st PB_ALIGNED;
 	struct pb_reclaim_inst rc;
 	uint32_t size;
+	uint64_t bound;       /* pb_queue_stats.bound */
 	bool bounded;
 	bool retire_released; /* retire-order=released */
 	/* bounded supply: a producer found the pool empty (after its own
@@ -525,6 +531,8 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 	st->seg_bytes = seg_bytes_for(q->size);
 	st->type_stable = (rc->ops->flags & PB_RC_TYPE_STABLE) != 0;
 	count = pb_opt_get(opts, "seg-count");
+	/* bounded supply: at most every segment full at once */
+	q->bound = q->bounded ? (uint64_t)count * q->size : PB_QUEUE_UNBOUNDED;
 
 	for (int64_t i = 0; i < count; i++) {
 		struct seg *s = seg_alloc(st);
@@ -598,14 +606,21 @@ static void segmented_thread_unregister(struct pb_queue *q, struct pb_qthread *t
 
 /* ---- push ---------------------------------------------------------------- */
 
-static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
+/* push and push_batch: jobs[0..n) in order; returns how many went in. */
+static size_t segmented_push_batch(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *jobs,
+				   size_t n, int *rcp)
 {
 	const struct pb_reclaim_ops *ro = q->rc.ops;
 	struct pb_rthread *rt = t->rt;
 	const uint32_t size = q->size;
 	struct seg *spare = NULL;
+	size_t done = 0;
 	int ret;
 
+	if (PB_UNLIKELY(n == 0)) {
+		*rcp = PB_OK;
+		return 0;
+	}
 	ro->begin(rt);
 	for (;;) {
 		struct seg *s = ro->protect(rt, 0, (void *_Atomic *)&q->tail);
@@ -616,22 +631,33 @@ static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct
 		SEG_CHECK(q, s, "push");
 		PB_DELAY("seg:protected");
 		while (!(W_STATE(w) & ST_CLOSED)) {
-			uint32_t r = W_RES(w);
-			uint64_t nw = r + 1 == size ? W_PACK(W_STATE(w) | ST_CLOSED | ST_FULL, 0, W_GEN(w))
-						    : w + W_RES_STEP;
+			const uint32_t r = W_RES(w);
+			/* the run: what is left of the batch, up to the segment's end (I1) */
+			const uint32_t k = size - r < n - done ? size - r : (uint32_t)(n - done);
+			const uint64_t nw = r + k == size
+				? W_PACK(W_STATE(w) | ST_CLOSED | ST_FULL, 0, W_GEN(w))
+				: w + (uint64_t)k * W_RES_STEP;
 
-			/* relaxed: the CAS only has to make the slot ours (atomicity
-			 * of W); the job is published by the release store of the
+			/* relaxed: the CAS only has to make the run ours (atomicity
+			 * of W); each job is published by the release store of its
 			 * stamp, and s itself is protected. */
 			if (atomic_compare_exchange_weak_explicit(&s->word, &w, nw, memory_order_relaxed,
 								  memory_order_relaxed)) {
 				PB_DELAY("seg:reserved");
-				s->jobs[r] = *job;
-				/* release: the job write happens-before a consumer's
-				 * acquire load that sees this stamp */
-				atomic_store_explicit(&s->ready[r], W_GEN(w), memory_order_release);
-				ret = PB_OK;
-				goto out;
+				for (uint32_t i = 0; i < k; i++) {
+					s->jobs[r + i] = jobs[done + i];
+					/* release: the job write happens-before a consumer's
+					 * acquire load that sees this stamp (slot by slot, so
+					 * consumers may start on the run's head at once) */
+					atomic_store_explicit(&s->ready[r + i], W_GEN(w), memory_order_release);
+				}
+				done += k;
+				if (done == n) {
+					ret = PB_OK;
+					goto out;
+				}
+				w = nw; /* FULL now: the rest goes to the successor */
+				break;
 			}
 		}
 		if (!(W_STATE(w) & ST_FULL)) { /* closed short by close() */
@@ -652,7 +678,8 @@ static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct
 					/* relaxed: a hint; missing it only delays reuse */
 					if (!atomic_load_explicit(&q->starved, memory_order_relaxed))
 						atomic_store_explicit(&q->starved, 1, memory_order_relaxed);
-					return PB_FULL;
+					*rcp = PB_FULL;
+					return done;
 				}
 				ro->begin(rt);
 				continue;
@@ -690,7 +717,16 @@ out:
 		store_put_locked(q->st, spare);
 		pthread_mutex_unlock(&q->st->mu);
 	}
-	return ret;
+	*rcp = ret;
+	return done;
+}
+
+static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
+{
+	int rc;
+
+	segmented_push_batch(q, t, job, 1, &rc);
+	return rc;
 }
 
 /* ---- pop ----------------------------------------------------------------- */
@@ -843,6 +879,7 @@ static void segmented_stats(struct pb_queue *q, struct pb_queue_stats *out)
 	out->allocs = st->allocs;
 	pthread_mutex_unlock(&st->mu);
 	out->segs_retired = atomic_load_explicit(&st->retired, memory_order_relaxed);
+	out->bound = q->bound;
 }
 
 static void segmented_reclaim_stats(struct pb_queue *q, struct pb_reclaim_stats *out)
@@ -864,6 +901,7 @@ const struct pb_queue_ops pb_backend_segmented = {
 	.thread_unregister = segmented_thread_unregister,
 	.push = segmented_push,
 	.pop_batch = segmented_pop_batch,
+	.push_batch = segmented_push_batch,
 	.close = segmented_close,
 	.quiescent = segmented_quiescent,
 	.offline = segmented_offline,

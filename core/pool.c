@@ -24,6 +24,29 @@
  * idle, on its already-slow parking path).  The rare race in which the
  * producer's read is stale is bounded by the timer's park timeout
  * (TIMER_PARK_NS), so progress never depends on winning a race.
+ *
+ * Shutdown never strands a job (the "closing" protocol).  A push that is
+ * still in flight when the queue closes (segmented: a slot reserved but not
+ * yet stamped; ckring: a ticket not yet committed; any plug-in: whatever its
+ * push does before it returns) is invisible to pops for a while, so "an
+ * empty pop after close()" alone does not mean the queue is drained.  So:
+ *  - each producer raises its own in_push flag around the backend's push and
+ *    checks `closed` in between (asymmetric Dekker: the producer pays a
+ *    compiler barrier; shutdown pays a membarrier() that turns every such
+ *    barrier into a full fence, as liburcu's urcu-memb flavour does;
+ *    without membarrier the producer uses a seq_cst fence);
+ *  - shutdown sets `closed`, runs that membarrier, waits until every
+ *    producer's in_push is 0 (acquire: each finished push happens-before
+ *    what follows), then closes the queue and only then sets `qclosed`;
+ *  - a worker reads `qclosed` (acquire) BEFORE its pop and exits only if
+ *    that earlier read said closed and the pop found nothing.
+ * Either a producer saw `closed` (its submit returns PB_CLOSED, nothing
+ * queued) or shutdown saw its in_push and waited for the push to finish;
+ * so when qclosed is set every job that will ever be queued is published,
+ * and a pop that starts after reading qclosed and finds nothing is final.
+ * Reading qclosed after the pop instead lost jobs: pop finds nothing, the
+ * worker is preempted, producers push, shutdown closes, the worker sees
+ * qclosed and exits with those jobs queued.
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +57,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -57,6 +81,7 @@
 struct pb_worker {
 	/* Written by the worker once per batch, read by stats / the timer. */
 	_Atomic uint64_t taken PB_ALIGNED;
+	_Atomic uint64_t busy_end_ns; /* first empty pop after its last batch */
 	_Atomic uint64_t executed;
 	_Atomic uint64_t errors;
 	_Atomic uint64_t cancelled;
@@ -75,6 +100,7 @@ struct pb_worker {
 struct pb_producer {
 	_Atomic uint64_t submitted PB_ALIGNED; /* single writer: this producer */
 	_Atomic uint64_t full;
+	_Atomic int in_push;                   /* 1 around the backend's push (see top) */
 	uint64_t unannounced;                  /* private */
 	struct pb_pool *pool;
 	struct pb_qthread *qt;
@@ -122,9 +148,39 @@ struct pb_pool {
 	uint64_t closed_full;
 	struct pb_job *leftover;     /* jobs never run: cleaned up by destroy */
 	size_t nleftover, capleftover;
-	bool shut;
+	pthread_cond_t shut_cv;      /* a second shutdown waits for the first */
+	bool shut, shut_done;
 	struct pb_shutdown_report report;
 };
+
+/* ---- the closing protocol's fences (see the top of the file) ---- */
+
+/* 1: membarrier(PRIVATE_EXPEDITED) is registered for this process. */
+static int g_membarrier;
+static pthread_once_t g_membarrier_once = PTHREAD_ONCE_INIT;
+
+static void membarrier_init(void)
+{
+	g_membarrier = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+/* Producer side, between raising in_push and reading `closed`. */
+static inline void closing_light_fence(void)
+{
+	/* relaxed: set once before any pool exists (pthread_once in create) */
+	if (PB_LIKELY(g_membarrier))
+		atomic_signal_fence(memory_order_seq_cst); /* compiler only; membarrier does the rest */
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* Shutdown side, between setting `closed` and reading the in_push flags. */
+static void closing_heavy_fence(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (g_membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+		pb_log("membarrier failed after registration: %s", strerror(errno));
+}
 
 /* ---- futex helpers ---- */
 
@@ -286,6 +342,10 @@ static bool worker_handle_batch(struct pb_pool *p, struct pb_worker *w, size_t n
 
 	c->taken += n;
 	c->batches++;
+	/* Published now, not after the batch ran: the flush timer reads taken
+	 * (pool_pending) and would otherwise wake idle workers for jobs that
+	 * this worker already holds (relaxed: single writer, a hint). */
+	atomic_store_explicit(&w->taken, c->taken, memory_order_relaxed);
 	/* The jobs are copies: nothing in queue memory is held now. */
 	pb_queue_quiescent(p->qops, p->q, w->qt);
 	if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->dequeued)
@@ -307,6 +367,7 @@ static void *worker_main(void *arg)
 	struct pb_queue *q = p->q;
 	struct worker_counts c = {0};
 	unsigned spins = 0;
+	bool busy = false; /* ran a batch since the last empty pop */
 
 	if (w->cpu >= 0 && pb_pin_self(w->cpu) != 0)
 		pb_log("worker %u: could not pin to cpu %d", w->idx, w->cpu);
@@ -321,12 +382,26 @@ static void *worker_main(void *arg)
 	}
 
 	for (;;) {
+		/* acquire, and BEFORE the pop: exiting on an empty pop is only
+		 * right if the queue was already final when the pop began (the
+		 * closing protocol at the top). */
+		const int closing = atomic_load_explicit(&p->qclosed, memory_order_acquire);
 		size_t n = o->pop_batch(q, w->qt, w->buf, p->batch_max);
 
+		/* delay builds: widen the window between the pop and the exit
+		 * decision that stranded jobs before the closing protocol */
+		PB_DELAY("pool:popped");
+
+		if (n == 0 && busy) {
+			/* The end of this worker's busy spell: the harness times the
+			 * job phase up to the latest of these.  One clock read per
+			 * busy -> idle transition, not per batch. */
+			atomic_store_explicit(&w->busy_end_ns, pb_now_ns(), memory_order_relaxed);
+			busy = false;
+		}
 		if (n == 0 && p->channel) {
 			/* Channel backends park inside the queue (condition variable). */
-			if (atomic_load_explicit(&p->qclosed, memory_order_acquire) ||
-			    atomic_load_explicit(&p->stop, memory_order_relaxed))
+			if (closing || atomic_load_explicit(&p->stop, memory_order_relaxed))
 				break;
 			atomic_fetch_add(&p->idle, 1);
 			n = o->pop_wait(q, w->qt, w->buf, p->batch_max, CHANNEL_WAIT_NS);
@@ -339,14 +414,14 @@ static void *worker_main(void *arg)
 				continue;
 		}
 		if (n) {
+			busy = true;
 			if (PB_UNLIKELY(!worker_handle_batch(p, w, n, &c)))
 				break;
 			spins = 0;
 			continue;
 		}
-		/* Nothing visible. */
-		if (atomic_load_explicit(&p->qclosed, memory_order_acquire) ||
-		    atomic_load_explicit(&p->stop, memory_order_relaxed))
+		/* Nothing visible: final only if the queue was closed before the pop. */
+		if (closing || atomic_load_explicit(&p->stop, memory_order_relaxed))
 			break;
 		if (++spins < p->spin_iters) {
 			pb_cpu_relax();
@@ -371,8 +446,13 @@ static void *worker_main(void *arg)
 				atomic_store_explicit(&w->parks, c.parks, memory_order_relaxed);
 			}
 			atomic_fetch_sub(&p->idle, 1);
-			if (n && PB_UNLIKELY(!worker_handle_batch(p, w, n, &c)))
-				break;
+			/* An empty re-check pop never exits here: the loop goes back
+			 * to the top, which reads qclosed before popping again. */
+			if (n) {
+				busy = true;
+				if (PB_UNLIKELY(!worker_handle_batch(p, w, n, &c)))
+					break;
+			}
 		}
 	}
 	worker_publish(w, &c);
@@ -466,7 +546,9 @@ int pb_pool_create(const struct pb_pool_config *cfg, struct pb_pool **out)
 	if (!p)
 		return -ENOMEM;
 	memset(p, 0, sizeof(*p));
+	pthread_once(&g_membarrier_once, membarrier_init);
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->shut_cv, NULL);
 	p->qops = cfg->queue;
 	p->hooks = cfg->hooks;
 	p->wake_min = cfg->wake_min_jobs ? cfg->wake_min_jobs : DEFAULT_WAKE_MIN;
@@ -566,26 +648,48 @@ fail:
 		p->qops->destroy(p->q);
 	if (p->rc.dom)
 		p->rops->destroy(p->rc.dom);
+	pthread_cond_destroy(&p->shut_cv);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	return rc;
 }
 
-/* Move whatever is still queued (never run) to the leftovers.  Called with
- * the workers joined, from the thread calling shutdown or destroy. */
-static void pool_drain_queue(struct pb_pool *p)
+/* Move whatever is still queued (never run) to the leftovers; returns how
+ * many.  Called with the workers joined, from the thread calling shutdown or
+ * destroy. */
+static size_t pool_drain_queue(struct pb_pool *p)
 {
 	struct pb_qthread *qt;
 	struct pb_job buf[64];
-	size_t n;
+	size_t n, total = 0;
 
 	if (p->qops->thread_register(p->q, &qt) != 0) {
 		pb_log("shutdown: could not register to drain the queue");
-		return;
+		return 0;
 	}
-	while ((n = p->qops->pop_batch(p->q, qt, buf, PB_ARRAY_SIZE(buf))) > 0)
+	while ((n = p->qops->pop_batch(p->q, qt, buf, PB_ARRAY_SIZE(buf))) > 0) {
 		pool_keep_leftovers(p, buf, n);
+		total += n;
+	}
 	p->qops->thread_unregister(p->q, qt);
+	return total;
+}
+
+/* Closing protocol, shutdown's side (top of the file): after `closed` is
+ * set and the heavy fence ran, wait until no producer is inside a push. */
+static void pool_wait_pushes(struct pb_pool *p)
+{
+	pthread_mutex_lock(&p->lock); /* the list; producers never take it to push */
+	for (struct pb_producer *pr = p->producers; pr; pr = pr->next)
+		/* acquire: pairs with the release that ends the push, so the
+		 * job it queued happens-before our close and qclosed */
+		for (unsigned i = 0; atomic_load_explicit(&pr->in_push, memory_order_acquire); i++) {
+			if (i < 64)
+				pb_cpu_relax();
+			else
+				sched_yield(); /* a preempted producer: let it finish */
+		}
+	pthread_mutex_unlock(&p->lock);
 }
 
 int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_report *rep)
@@ -595,6 +699,11 @@ int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_
 
 	pthread_mutex_lock(&p->lock);
 	if (p->shut) {
+		/* A later (or concurrent) caller waits for the first one: it must
+		 * neither get an empty report nor go on to destroy the pool while
+		 * the first is still inside. */
+		while (!p->shut_done)
+			pthread_cond_wait(&p->shut_cv, &p->lock);
 		if (rep)
 			*rep = p->report;
 		pthread_mutex_unlock(&p->lock);
@@ -604,7 +713,10 @@ int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_
 	pthread_mutex_unlock(&p->lock);
 
 	atomic_store(&p->closed, 1);
+	closing_heavy_fence();
+	pool_wait_pushes(p);
 	p->qops->close(p->q);
+	/* release (seq_cst): every push that will ever succeed is complete */
 	atomic_store(&p->qclosed, 1);
 	pool_wake_workers(p, INT_MAX);
 
@@ -639,21 +751,28 @@ int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_
 	pthread_mutex_lock(&p->lock);
 	r.not_run = p->nleftover;
 	p->report = r;
-	pthread_mutex_unlock(&p->lock);
+	p->shut_done = true;
 	if (rep)
 		*rep = r;
+	pthread_cond_broadcast(&p->shut_cv);
+	pthread_mutex_unlock(&p->lock);
 	return 0;
 }
 
 void pb_pool_destroy(struct pb_pool *p)
 {
+	size_t late;
+
 	if (!p)
 		return;
 	pb_pool_shutdown(p, 0, NULL);
-	/* A push that passed its backend's closed check just before close() may
-	 * have landed after shutdown's drain; every producer handle is closed
-	 * now, so this second drain is final. */
-	pool_drain_queue(p);
+	/* By the closing protocol nothing can land after shutdown's drain; a
+	 * job found here would be missing from the shutdown report, so say so
+	 * (a backend that breaks the queue contract's close rule). */
+	late = pool_drain_queue(p);
+	if (late)
+		pb_log("destroy: %zu job%s queued after shutdown's drain (not in its report)", late,
+		       late == 1 ? "" : "s");
 	for (size_t i = 0; i < p->nleftover; i++)
 		if (p->leftover[i].cleanup)
 			p->leftover[i].cleanup(p->leftover[i].arg, PB_JOB_NOT_RUN);
@@ -664,6 +783,7 @@ void pb_pool_destroy(struct pb_pool *p)
 	p->qops->destroy(p->q);
 	if (p->rc.dom)
 		p->rops->destroy(p->rc.dom);
+	pthread_cond_destroy(&p->shut_cv);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -729,54 +849,129 @@ void pb_producer_online(struct pb_producer *pr)
 	pb_queue_online(pr->pool->qops, pr->pool->q, pr->qt);
 }
 
-void pb_producer_flush(struct pb_producer *pr)
+/* Flush with up to @nwake workers woken (the wake policy: one per
+ * wake_min_jobs jobs announced). */
+static void producer_flush_n(struct pb_producer *pr, unsigned nwake)
 {
 	struct pb_pool *p = pr->pool;
+	unsigned idle;
 
 	pr->unannounced = 0;
 	/* Between submits the producer holds nothing in the queue: a quiescent
 	 * state for the reclaimer.  QSBR needs it, or a producer that never
 	 * stops submitting holds every grace period (and every retired segment)
-	 * back.  Once per wake_min_jobs submits, and on every PB_FULL. */
+	 * back.  Once per wake_min_jobs submitted jobs, and on every PB_FULL. */
 	pb_queue_quiescent(p->qops, p->q, pr->qt);
 	if (p->channel)
 		return;
 	atomic_thread_fence(memory_order_seq_cst); /* push -> idle (see top) */
-	if (atomic_load_explicit(&p->idle, memory_order_relaxed) > 0)
-		pool_wake_workers(p, 1);
+	idle = atomic_load_explicit(&p->idle, memory_order_relaxed);
+	if (idle > 0)
+		pool_wake_workers(p, (int)(nwake < idle ? nwake : idle));
+}
+
+void pb_producer_flush(struct pb_producer *pr)
+{
+	producer_flush_n(pr, 1);
+}
+
+/*
+ * The backend's push or push_batch, inside the closing protocol (top of the
+ * file): raise in_push, then read closed.  relaxed store + light fence:
+ * against shutdown's closed store + heavy fence + in_push read, one side
+ * sees the other.  The release store that lowers in_push publishes the
+ * push to shutdown's acquire.
+ */
+static inline size_t pool_push(struct pb_pool *p, struct pb_producer *pr, const struct pb_job *jobs,
+			       size_t n, int *rc)
+{
+	size_t k;
+
+	atomic_store_explicit(&pr->in_push, 1, memory_order_relaxed);
+	closing_light_fence();
+	if (PB_UNLIKELY(atomic_load_explicit(&p->closed, memory_order_relaxed))) {
+		atomic_store_explicit(&pr->in_push, 0, memory_order_relaxed);
+		*rc = PB_CLOSED;
+		return 0;
+	}
+	if (n == 1) {
+		*rc = p->qops->push(p->q, pr->qt, jobs);
+		k = *rc == PB_OK;
+	} else {
+		k = pb_queue_push_batch(p->qops, p->q, pr->qt, jobs, n, rc);
+	}
+	atomic_store_explicit(&pr->in_push, 0, memory_order_release);
+	return k;
+}
+
+/* Bookkeeping once per submit call, whatever its size: k jobs went in, and
+ * rc says why the rest did not. */
+static inline void pool_after_push(struct pb_pool *p, struct pb_producer *pr,
+				   const struct pb_job *jobs, size_t k, int rc)
+{
+	if (PB_LIKELY(k)) {
+		/* relaxed: single writer; read approximately by the timer. */
+		atomic_store_explicit(&pr->submitted,
+				      atomic_load_explicit(&pr->submitted, memory_order_relaxed) + k,
+				      memory_order_relaxed);
+		if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->queued)
+			for (size_t i = 0; i < k; i++)
+				p->hooks->queued(p->hooks->ctx, &jobs[i]);
+		if (PB_UNLIKELY(atomic_load_explicit(&p->timer_parked, memory_order_relaxed) ==
+				TIMER_WAIT_SUBMIT))
+			pool_kick_timer(p, TIMER_WAIT_SUBMIT);
+		pr->unannounced += k;
+		if (PB_UNLIKELY(pr->unannounced >= p->wake_min))
+			producer_flush_n(pr, (unsigned)(pr->unannounced / p->wake_min));
+	}
+	if (PB_UNLIKELY(rc == PB_FULL)) {
+		atomic_store_explicit(&pr->full, atomic_load_explicit(&pr->full,
+				      memory_order_relaxed) + 1, memory_order_relaxed);
+		/* Someone must drain: make sure a worker is awake. */
+		if (!p->channel)
+			pb_producer_flush(pr);
+	}
 }
 
 int pb_pool_submit(struct pb_producer *pr, const struct pb_job *job)
 {
 	struct pb_pool *p = pr->pool;
 	int rc;
+	size_t k = pool_push(p, pr, job, 1, &rc);
 
-	/* relaxed: a hint; the queue's close() is the linearisation point. */
-	if (PB_UNLIKELY(atomic_load_explicit(&p->closed, memory_order_relaxed)))
-		return PB_CLOSED;
-	rc = p->qops->push(p->q, pr->qt, job);
-	if (PB_UNLIKELY(rc != PB_OK)) {
-		if (rc == PB_FULL) {
-			atomic_store_explicit(&pr->full, atomic_load_explicit(&pr->full,
-					      memory_order_relaxed) + 1, memory_order_relaxed);
-			/* Someone must drain: make sure a worker is awake. */
-			if (!p->channel)
-				pb_producer_flush(pr);
-		}
-		return rc;
+	if (PB_LIKELY(k) || rc == PB_FULL)
+		pool_after_push(p, pr, job, k, rc);
+	return rc;
+}
+
+size_t pb_pool_submit_batch(struct pb_producer *pr, const struct pb_job *jobs, size_t n, int *rcp)
+{
+	struct pb_pool *p = pr->pool;
+	int rc = PB_OK;
+	size_t k = n ? pool_push(p, pr, jobs, n, &rc) : 0;
+
+	if (PB_LIKELY(k) || rc == PB_FULL)
+		pool_after_push(p, pr, jobs, k, rc);
+	if (rcp)
+		*rcp = rc;
+	return k;
+}
+
+/* Waiting for room: spin, then yield, then 50 us sleeps, holding nothing. */
+static void submit_backoff(struct pb_producer *pr, unsigned *tries)
+{
+	/* Waiting for room: hold nothing (QSBR grace periods go on). */
+	pb_producer_quiescent(pr);
+	if (*tries < 64) {
+		pb_cpu_relax();
+	} else if (*tries < 128) {
+		sched_yield();
+	} else {
+		struct timespec ts = {0, 50000};
+
+		nanosleep(&ts, NULL);
 	}
-	/* relaxed: single writer; read approximately by the timer. */
-	atomic_store_explicit(&pr->submitted,
-			      atomic_load_explicit(&pr->submitted, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->queued)
-		p->hooks->queued(p->hooks->ctx, job);
-	if (PB_UNLIKELY(atomic_load_explicit(&p->timer_parked, memory_order_relaxed) ==
-			TIMER_WAIT_SUBMIT))
-		pool_kick_timer(p, TIMER_WAIT_SUBMIT);
-	if (PB_UNLIKELY(++pr->unannounced >= p->wake_min))
-		pb_producer_flush(pr);
-	return PB_OK;
+	(*tries)++;
 }
 
 int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job)
@@ -788,19 +983,32 @@ int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job)
 
 		if (rc != PB_FULL)
 			return rc;
-		/* Waiting for room: hold nothing (QSBR grace periods go on). */
-		pb_producer_quiescent(pr);
-		if (tries < 64) {
-			pb_cpu_relax();
-		} else if (tries < 128) {
-			sched_yield();
-		} else {
-			struct timespec ts = {0, 50000};
-
-			nanosleep(&ts, NULL);
-		}
-		tries++;
+		submit_backoff(pr, &tries);
 	}
+}
+
+size_t pb_pool_submit_batch_wait(struct pb_producer *pr, const struct pb_job *jobs, size_t n)
+{
+	unsigned tries = 0;
+	size_t done = 0;
+
+	while (done < n) {
+		int rc;
+		size_t k = pb_pool_submit_batch(pr, jobs + done, n - done, &rc);
+
+		done += k;
+		if (rc == PB_CLOSED)
+			break;
+		if (rc == PB_FULL) {
+			/* Progress restarts the backoff, as a new per-job
+			 * submit_wait would: a ring that drains a few slots at a
+			 * time must not send the producer into 50 us sleeps. */
+			if (k)
+				tries = 0;
+			submit_backoff(pr, &tries);
+		}
+	}
+	return done;
 }
 
 /* ---- stats ---- */
@@ -808,6 +1016,7 @@ int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job)
 void pb_pool_stats(const struct pb_pool *cp, struct pb_pool_stats *st)
 {
 	struct pb_pool *p = (struct pb_pool *)cp; /* the lock is not part of the value */
+	uint64_t busy_end;
 
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&p->lock);
@@ -826,6 +1035,9 @@ void pb_pool_stats(const struct pb_pool *cp, struct pb_pool_stats *st)
 		st->cancelled += atomic_load_explicit(&w->cancelled, memory_order_relaxed);
 		st->batches += atomic_load_explicit(&w->batches, memory_order_relaxed);
 		st->parks += atomic_load_explicit(&w->parks, memory_order_relaxed);
+		busy_end = atomic_load_explicit(&w->busy_end_ns, memory_order_relaxed);
+		if (busy_end > st->busy_end_ns)
+			st->busy_end_ns = busy_end;
 	}
 	st->wakes = atomic_load_explicit(&p->wakes, memory_order_relaxed);
 	st->timer_wakes = atomic_load_explicit(&p->timer_wakes, memory_order_relaxed);

@@ -71,11 +71,19 @@ struct pb_pool_stats {
 	uint64_t wakes;      /* wake-ups issued (policy + timer + shutdown) */
 	uint64_t timer_wakes;
 	uint64_t full;       /* submits that saw PB_FULL */
+	/* pb_now_ns() of the latest end of a worker's busy spell: the first
+	 * empty pop after it ran a batch (0: none yet).  Once every job has run
+	 * and the workers have looked again, this is when the last job ended,
+	 * to within one pop; the harness times the job phase up to it. */
+	uint64_t busy_end_ns;
 };
 
 struct pb_shutdown_report {
 	bool timed_out;
-	uint64_t not_run;    /* jobs still queued when workers stopped; destroy cleans them up */
+	/* Jobs queued and never run; destroy runs exactly these cleanups with
+	 * PB_JOB_NOT_RUN.  Exact even with submits racing the shutdown: every
+	 * submit that returned PB_OK is executed, cancelled or counted here. */
+	uint64_t not_run;
 };
 
 /* Returns 0 or -errno (-EINVAL bad config, -ENOMEM, -EAGAIN threads). */
@@ -88,6 +96,19 @@ void pb_producer_close(struct pb_producer *pr);
 
 /* Non-blocking: PB_OK, PB_FULL or PB_CLOSED. */
 int pb_pool_submit(struct pb_producer *pr, const struct pb_job *job);
+/*
+ * Non-blocking batch: queues a prefix of jobs[0..n) in order (the backend's
+ * push_batch: one slot reservation per segment run for segmented, one lock
+ * hold for mutex; a loop over push otherwise) and returns its length.  When
+ * that is less than n, *rc (if not NULL) says why jobs[k] was not queued:
+ * PB_FULL or PB_CLOSED; else PB_OK.  Bookkeeping (counters, the wake check,
+ * the timer kick) is done once per call: the wake policy then wakes one idle
+ * worker per wake_min_jobs jobs of the batch (docs/pool.md).
+ */
+size_t pb_pool_submit_batch(struct pb_producer *pr, const struct pb_job *jobs, size_t n, int *rc);
+/* Queues all n, waiting for room as pb_pool_submit_wait does; returns n, or
+ * fewer if the pool closed (jobs past the count were not queued). */
+size_t pb_pool_submit_batch_wait(struct pb_producer *pr, const struct pb_job *jobs, size_t n);
 /* Blocks (spin, then yield, then short sleeps) while the queue is full:
  * PB_OK or PB_CLOSED. */
 int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job);
@@ -110,7 +131,8 @@ void pb_producer_online(struct pb_producer *pr);
 /*
  * Refuse new submissions, let workers drain, and join them.  timeout_ns 0
  * waits forever.  On timeout the workers stop after the job each is running;
- * rep->not_run counts what was left queued.  Idempotent.
+ * rep->not_run counts what was left queued.  Idempotent: a second or
+ * concurrent caller waits until the first has finished and gets its report.
  */
 int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_report *rep);
 

@@ -16,7 +16,8 @@
 #include "registry.h"
 #include "topo.h"
 
-#define PB_SCHEMA_VERSION 2 /* 2: point_id column (H1) */
+#define PB_SUBMIT_BATCH_MAX 4096u /* --submit-batch upper bound */
+#define PB_SCHEMA_VERSION 3 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns */
 
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
@@ -55,6 +56,7 @@ struct pb_sweep {
 	 * settings that no selected plug-in declares are then only noted. */
 	bool backends_cli, reclaimers_cli, workloads_cli;
 	struct pb_ulist producers, workers, wake_min_jobs, flush_us, batch;
+	struct pb_ulist submit_batch; /* --submit-batch: jobs per pb_pool_submit_batch (1: per job) */
 	struct pb_settings bopt, ropt, wopt; /* --seg-size etc. are bopt entries */
 	uint64_t jobs;
 	unsigned reps;
@@ -92,6 +94,7 @@ struct pb_point {
 	char axis[AX_COUNT][32]; /* normalised value or "-" */
 	unsigned producers, workers;
 	unsigned batch, wake_min_jobs;
+	unsigned submit_batch; /* jobs per submit call (1: pb_pool_submit_wait per job) */
 	uint64_t flush_us;
 	uint64_t jobs, warmup;
 	int *cpus_workers, *cpus_producers;
@@ -118,7 +121,12 @@ const char *pb_rstatus_name(enum pb_rstatus s);
 struct pb_result {
 	uint32_t magic;
 	uint32_t status; /* enum pb_rstatus */
+	/* The job phase: t0 (the timed producers released) to the end of the
+	 * last job (pool stats' busy_end_ns); ns_per_job and jobs_per_s use it. */
 	uint64_t elapsed_ns;
+	/* End to end: t0 to pb_pool_shutdown's return (joins, final drain). */
+	uint64_t e2e_ns;
+	uint64_t queue_bound; /* pb_queue_stats.bound */
 	uint64_t lost, duplicated, errors;
 	uint64_t allocs; /* queue allocations during the timed phase */
 	uint64_t segs_allocated, segs_reused, segs_retired, segs_peak;
@@ -174,6 +182,11 @@ char *pb_xstrdup(const char *s);
 char *pb_read_text(const char *path, size_t max);
 void pb_xfree_all(void);
 void pb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Refuses (pb_usage_error) a test hook's variable (PB_FAKE_NS_PER_JOB,
+ * PB_FAULT) unless PB_TEST_HOOKS=1.  pb_test_hook(i, &v) names the i-th hook
+ * set (NULL past the last), for meta.json. */
+void pb_test_hooks_check(void);
+const char *pb_test_hook(unsigned i, const char **value);
 
 /* plan.c: validate everything and build the points.  Exits with
  * PB_EXIT_USAGE (one line on stderr) on any bad value. */

@@ -230,6 +230,18 @@ static void write_run(FILE *f, const struct pb_sweep *sw, const struct pb_point 
 		sw->append ? "true" : "false");
 	fprintf(f, "      \"stopping_rule\": {\"min_reps\": %u, \"max_reps\": %u, \"cov_pct\": %g},\n",
 		sw->min_reps, sw->reps, sw->cov_pct);
+	{
+		const char *hv, *hk;
+
+		fputs("      \"test_hooks\": {", f);
+		for (unsigned i = 0; (hk = pb_test_hook(i, &hv)) != NULL; i++) {
+			fputs(i ? ", " : "", f);
+			json_str(f, hk);
+			fputs(": ", f);
+			json_str(f, hv);
+		}
+		fputs("},\n", f);
+	}
 	/* The job counts that ran (after --jobs / [jobs] precedence): "jobs" is
 	 * the points' count when they share one, and "workload_jobs" each
 	 * workload's. */

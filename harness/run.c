@@ -19,11 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "pb.h"
+
+/* Seconds a child lives past its watchdog when its parent cannot kill it. */
+#define CHILD_GRACE_S 2u
 
 const char *pb_rstatus_name(enum pb_rstatus s)
 {
@@ -99,7 +103,7 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 	size_t got = 0;
 	uint64_t deadline;
 	int stalled = 0;
-	pid_t pid;
+	pid_t pid, parent;
 
 	memset(res, 0, sizeof(*res));
 	atomic_store(&prog->phase, PH_START);
@@ -111,6 +115,7 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 		return;
 	}
 	fflush(NULL); /* nothing buffered may be written twice */
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		res->status = RS_ERROR;
@@ -125,6 +130,19 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 		size_t left = sizeof(r);
 
 		close(fds[0]);
+		/*
+		 * A child never outlives the sweep, nor runs past its watchdog:
+		 *  - PDEATHSIG: the kernel kills it when the parent dies (even by
+		 *    SIGKILL, when the parent's own watchdog cannot run).  The
+		 *    getppid() check covers a parent that died before the prctl.
+		 *  - alarm(): its own deadline, CHILD_GRACE_S after the parent's,
+		 *    for a parent that is alive but stopped or starved (SIGALRM's
+		 *    default action ends the process; nothing in the child
+		 *    handles it).  A live parent kills it first, as a stall.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(PB_EXIT_FAIL);
+		alarm(sw->watchdog_s + CHILD_GRACE_S);
 		pb_child_run(pt, rep, fault, prog, &r);
 		while (left) {
 			ssize_t w = write(fds[1], p, left);
@@ -230,6 +248,8 @@ static void point_label(const struct pb_sweep *sw, const struct pb_point *pt, ch
 	off = opts_label(&pt->wlopts, &sw->wopt, "workload.", buf, len, off);
 	if (sw->batch.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " batch=%u", pt->batch);
+	if (sw->submit_batch.n && off < len)
+		off += (size_t)snprintf(buf + off, len - off, " submit-batch=%u", pt->submit_batch);
 	if (sw->wake_min_jobs.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " wake-min-jobs=%u", pt->wake_min_jobs);
 	if (sw->flush_us.n && off < len)
@@ -255,10 +275,49 @@ void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t
 }
 
 /*
- * Hidden test hook: PB_FAKE_NS_PER_JOB=V1,V2,... replaces the measured time of
- * the i-th ok run of this invocation by Vi ns per job (the last value repeats),
- * so that the CLI tests can drive the stopping rule deterministically.
+ * Test hooks.  PB_FAULT (above) injects faults; PB_FAKE_NS_PER_JOB=V1,V2,...
+ * replaces the measured time of the i-th ok run of this invocation by Vi ns
+ * per job (the last value repeats), so that the CLI tests can drive the
+ * stopping rule deterministically.  Either one left exported in a shell
+ * would publish wrong rows, so pb_test_hooks_check() refuses to run unless
+ * PB_TEST_HOOKS=1 (which the test scripts set) is there too; meta.json
+ * records the hooks in use (pb_test_hooks) and every faked row says so in
+ * its note.
  */
+static const char *const test_hook_vars[] = {"PB_FAKE_NS_PER_JOB", "PB_FAULT", NULL};
+
+static const char *env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+void pb_test_hooks_check(void)
+{
+	const char *allow = env_set("PB_TEST_HOOKS");
+
+	if (allow && !strcmp(allow, "1"))
+		return;
+	for (unsigned i = 0; test_hook_vars[i]; i++)
+		if (env_set(test_hook_vars[i]))
+			pb_usage_error("%s='%s' is set: a test hook that %s; allowed only with "
+				       "PB_TEST_HOOKS=1 (the test suite's), so unset %s",
+				       test_hook_vars[i], env_set(test_hook_vars[i]),
+				       i == 0 ? "replaces every measured time" : "injects faults",
+				       test_hook_vars[i]);
+}
+
+const char *pb_test_hook(unsigned i, const char **value)
+{
+	for (unsigned k = 0; test_hook_vars[k]; k++)
+		if (env_set(test_hook_vars[k]) && i-- == 0) {
+			*value = env_set(test_hook_vars[k]);
+			return test_hook_vars[k];
+		}
+	return NULL;
+}
+
 static void fake_elapsed(unsigned nok_runs, const struct pb_point *pt, struct pb_result *res)
 {
 	const char *env = getenv("PB_FAKE_NS_PER_JOB");
@@ -277,8 +336,10 @@ static void fake_elapsed(unsigned nok_runs, const struct pb_point *pt, struct pb
 			break;
 		env = end + 1;
 	}
-	if (v > 0)
+	if (v > 0) {
 		res->elapsed_ns = (uint64_t)(v * (double)pb_result_jobs(pt, res) + 0.5);
+		snprintf(res->note, sizeof(res->note), "timing faked by PB_FAKE_NS_PER_JOB (test hook)");
+	}
 }
 
 /* What is known about one point: its rows so far, in rep order. */

@@ -21,6 +21,15 @@
  *   inside a section: a poll due inside one runs at end().
  * - ck_epoch_barrier spins; we use ck_epoch_barrier_wait with a callback that
  *   yields, so a barrier behind a stalled reader does not burn a core.
+ * - Retire always runs inside a section, as ck's later documentation asks
+ *   ("ck_epoch_call ... within an epoch section").  A caller that retires
+ *   after end() (segmented's retire-order=released) gets one opened around
+ *   the call: ck_epoch_begin's full fence (store active, then fence, then
+ *   read the global epoch) orders the caller's earlier unlink before the
+ *   epoch that ck_epoch_call files the node under.  Without it, on a weakly
+ *   ordered machine that epoch read could be satisfied before the unlink is
+ *   visible and file the node one epoch early; x86 (the CAS that unlinked is
+ *   a full barrier) was only safe by accident.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -284,19 +293,20 @@ static void ckepoch_retire(struct pb_rthread *t, struct pb_smr_node *node, pb_fr
 {
 	struct ckepoch_node *n = (struct ckepoch_node *)node;
 	uint64_t r = atomic_load_explicit(&t->retired, memory_order_relaxed) + 1;
+	const bool wrap = !t->in_section; /* see "Retire always runs inside a section" */
 
 	n->fn = fn;
 	n->ctx = ctx;
 	n->dom = t->dom;
 	atomic_store_explicit(&t->retired, r, memory_order_release);
 	PB_DELAY("ckepoch.retire");
+	if (wrap)
+		ckepoch_begin(t);
 	ck_epoch_call(&t->rec, &n->entry, ckepoch_cb);
-	if (++t->since_poll >= t->dom->poll_every) {
-		if (t->in_section)
-			t->poll_due = true;
-		else
-			ckepoch_poll(t);
-	}
+	if (++t->since_poll >= t->dom->poll_every)
+		t->poll_due = true; /* we are in a section: end() polls */
+	if (wrap)
+		ckepoch_end(t);
 	if (r % CKE_PEAK_EVERY == 0)
 		ckepoch_sample_peak(t->dom);
 }

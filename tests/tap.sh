@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 # TAP helpers shared by the shell test scripts (sourced, not run).
-# tap_init NAME: sets PY (Debian's python3, which has matplotlib/pandas), a
+# tap_init NAME: exports PB_TEST_HOOKS=1, sets PY (Debian's python3, which has matplotlib/pandas), a
 # scratch directory T removed on exit, and the counters; ok/fail record one
 # check each; tap_done prints the plan and exits 1 if any check failed.
 
 tap_init() {
+	# The tests may use the harness's test hooks (PB_FAULT, PB_FAKE_NS_PER_JOB),
+	# which poolbench refuses without this.
+	export PB_TEST_HOOKS=1
 	PY=/usr/bin/python3
 	[ -x "$PY" ] || PY=python3
 	T=$(mktemp -d "${TMPDIR:-/tmp}/pb-$1.XXXXXX")

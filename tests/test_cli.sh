@@ -90,6 +90,9 @@ first_workload=$(echo "$WORKLOADS" | head -1)
 # A one-letter typo (last letter doubled) must be refused with the suggestion.
 bad_input "unknown backend with suggestion" "did you mean '$first_backend'" --backend "${first_backend}${first_backend: -1}"
 bad_input "unknown backend names the value" "'nosuchqueue'" --backend nosuchqueue
+bad_input "--submit-batch 0" "value 0 is out of range for --submit-batch, allowed: 1 .. 4096" --submit-batch 0
+bad_input "--submit-batch over 4096" "value 4097 is out of range for --submit-batch" --submit-batch 1,4097
+bad_input "--submit-batch > 1 in latency mode" "--submit-batch 8 needs --mode throughput" --mode latency --submit-batch 8
 bad_input "unknown workload" "'${first_workload}${first_workload: -1}'" --workload "${first_workload}${first_workload: -1}"
 rc_backend=$(awk '/^  [^ ]/{b=$1} /^reclaimers:/{exit} /flags:.*reclaim/{print b; exit}' "$T/list")
 bad_input "unknown reclaimer" "'nosuchscheme'" --backend "${rc_backend:-$first_backend}" --reclaim nosuchscheme
@@ -259,6 +262,96 @@ if grep -q ',crash,.*SIGSEGV' "$T/fault/results.csv" && grep -q ',stall,.*watchd
 else
 	fail "crash row names the signal, stall row says watchdog" "$(cat "$T/fault/results.csv")"
 fi
+
+# ---- every row says how much its queue could hold (unequal defaults) ---------
+"$PB" run --backend segmented,mutex,ckring --reclaim hp --jobs 2000 --reps 1 \
+	--out "$T/bound" >/dev/null 2>"$T/bound.err" &&
+"$PB" run --backend segmented --reclaim hp --seg-supply bounded --seg-size 64 --seg-count 64 \
+	--jobs 2000 --reps 1 --out "$T/bound2" >/dev/null 2>>"$T/bound.err"
+rc=$?
+got=$(cat "$T/bound/results.csv" "$T/bound2/results.csv" | "$PY" -c '
+import csv, sys
+print(" ".join("%s=%s" % (r["backend"], r["queue_bound"]) for r in csv.DictReader(sys.stdin) if r["backend"] != "backend"))')
+want="segmented=unbounded mutex=4096 ckring=4095 segmented=4096"
+if [ $rc -eq 0 ] && [ "$got" = "$want" ]; then
+	ok "queue_bound: segmented unbounded by default, 4096 bounded 64x64; mutex 4096; ckring 4095"
+else
+	fail "queue_bound: segmented unbounded by default, 4096 bounded 64x64; mutex 4096; ckring 4095" "rc=$rc got '$got'" "$(tail -2 "$T/bound.err")"
+fi
+
+# ---- --submit-batch is an axis: one point per value, recorded, validated ------
+"$PB" run --backend segmented,mutex,ckring --reclaim hp --submit-batch 1,7,64 --jobs 3000 --reps 1 \
+	--out "$T/sbatch" >/dev/null 2>"$T/sbatch.err"
+rc=$?
+got=$("$PY" -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(len(rows), sorted(set(r["submit_batch"] for r in rows), key=int),
+      all(r["status"] == "ok" and r["lost"] == "0" and r["duplicated"] == "0" for r in rows),
+      len(set(r["point_id"] for r in rows)))' "$T/sbatch/results.csv" 2>&1)
+if [ $rc -eq 0 ] && [ "$got" = "9 ['1', '7', '64'] True 9" ]; then
+	ok "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids"
+else
+	fail "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids" "rc=$rc got: $got" "$(tail -2 "$T/sbatch.err")"
+fi
+
+# ---- a child never outlives its parent, nor its own deadline -----------------
+# child_of PID: the first child process of PID (from /proc, no procps needed).
+child_of() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v pp="$1" '$4 == pp {print $1; exit}'
+}
+# alive PID: exists and is not a zombie.
+alive() {
+	[ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+# wait_child PARENT: prints the child's pid once it exists (10 s at most).
+wait_child() {
+	local i c
+	for i in $(seq 1 100); do
+		c=$(child_of "$1")
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+# gone_within PID SECONDS: 0 once PID has ended.
+gone_within() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		alive "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+# 1. The parent is SIGKILLed (its watchdog cannot run): the child dies with it.
+PB_FAULT=stall "$PB" run --backend ckring --jobs 2000 --reps 1 --watchdog 60 \
+	--out "$T/orphan" >/dev/null 2>&1 &
+ppid=$!
+cpid=$(wait_child $ppid)
+sleep 0.5
+kill -9 $ppid 2>/dev/null
+wait $ppid 2>/dev/null
+if [ -n "$cpid" ] && gone_within "$cpid" 5; then
+	ok "a stalled child dies with its SIGKILLed parent (PDEATHSIG)"
+else
+	fail "a stalled child dies with its SIGKILLed parent (PDEATHSIG)" "child '$cpid' still alive 5 s after its parent was killed"
+	[ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null
+fi
+# 2. The parent is alive but stopped: the child ends itself after its own
+#    deadline (watchdog + 2 s), long before anyone kills it.
+PB_FAULT=stall "$PB" run --backend ckring --jobs 2000 --reps 1 --watchdog 2 \
+	--out "$T/stopped" >/dev/null 2>&1 &
+ppid=$!
+cpid=$(wait_child $ppid)
+kill -STOP $ppid 2>/dev/null
+if [ -n "$cpid" ] && gone_within "$cpid" 8; then
+	ok "a stalled child ends itself at its own deadline while the parent is stopped"
+else
+	fail "a stalled child ends itself at its own deadline while the parent is stopped" "child '$cpid' alive 8 s after a 2 s watchdog"
+	[ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null
+fi
+kill -CONT $ppid 2>/dev/null
+wait $ppid 2>/dev/null
 
 # ---- validation: a lost, a duplicated and a failed job each make a row invalid ---
 PB_FAULT=lose@1,dup@2,err@3 "$PB" run --backend "$first_backend" --jobs 2000 --reps 4 \

@@ -163,6 +163,28 @@ if [ $rc -eq 0 ] && [ "$got" = "3/true/0.000" ] && [ "$(wc -l <"$T/flat/results.
 else
 	fail "constant timings: stops after min-reps (3) with cov_met true" "rc=$rc got=$got" "$(tail -3 "$T/flat.err")"
 fi
+# The fake timing hook is refused without PB_TEST_HOOKS=1 (a leftover export
+# must not publish invented rows), and recorded in meta.json and the rows.
+PB_TEST_HOOKS= PB_FAKE_NS_PER_JOB=100 "${RUN[@]}" --reps 3 --out "$T/nohook" >/dev/null 2>"$T/nohook.err"
+rc=$?
+if [ $rc -eq 2 ] && [ ! -e "$T/nohook/results.csv" ] && [ "$(wc -l <"$T/nohook.err")" -eq 1 ] &&
+   grep -q "PB_FAKE_NS_PER_JOB='100'.*PB_TEST_HOOKS=1" "$T/nohook.err"; then
+	ok "PB_FAKE_NS_PER_JOB without PB_TEST_HOOKS=1: refused, exit 2, no results file"
+else
+	fail "PB_FAKE_NS_PER_JOB without PB_TEST_HOOKS=1: refused, exit 2, no results file" "rc=$rc" "$(cat "$T/nohook.err")"
+fi
+if py "$T/flat/meta.json" "$T/flat/results.csv" <<'EOF'
+import csv, json, sys
+m = json.load(open(sys.argv[1]))
+assert m["runs"][-1]["test_hooks"] == {"PB_FAKE_NS_PER_JOB": "100"}, m["runs"][-1].get("test_hooks")
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert rows and all("PB_FAKE_NS_PER_JOB" in r["note"] for r in rows), [r["note"] for r in rows]
+EOF
+then
+	ok "fake timings are recorded in meta.json (test_hooks) and in every row's note"
+else
+	fail "fake timings are recorded in meta.json (test_hooks) and in every row's note"
+fi
 PB_FAKE_NS_PER_JOB=100,200,100,200,100,200,100,200 "${RUN[@]}" --reps 6 --out "$T/noisy" >/dev/null 2>"$T/noisy.err"
 rc=$?
 got="$(summary_field "$T/noisy" reps_run)/$(summary_field "$T/noisy" cov_met)"

@@ -785,6 +785,350 @@ static void test_shutdown_deadline(void **state)
 	}
 }
 
+/*
+ * Submits racing shutdown (regression: issue 14 items 1 and 2).  Producers
+ * submit as fast as they can while the test thread shuts the pool down
+ * after a random pause.  Without a deadline every submit that returned
+ * PB_OK must run (the report's not_run is 0); with one, ran + cancelled +
+ * not_run == PB_OK submits and destroy cleans up exactly the report's
+ * not_run.  Before the fix a worker whose empty pop preceded the close
+ * exited on seeing qclosed, stranding jobs pushed in between, and a push
+ * still in flight at close hid the backlog behind it from the drain.
+ */
+struct racer {
+	struct pb_pool *p;
+	struct jobset *s;
+	pthread_barrier_t *bar;
+	struct tc_errs *errs;
+	size_t ok;            /* submits that returned PB_OK: jobs [0, ok) */
+	uint64_t seed;
+	bool batch;           /* submit with pb_pool_submit_batch, 1..32 jobs a call */
+};
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+	struct pb_producer *pr = pb_producer_open(r->p);
+
+	if (!pr)
+		tc_err(r->errs, "pb_producer_open failed");
+	pthread_barrier_wait(r->bar);
+	for (size_t i = 0; pr && r->batch && i < r->s->n;) {
+		struct pb_job jb[32];
+		size_t want = 1 + tc_rand(&r->seed) % 32, k;
+		int rc;
+
+		if (want > r->s->n - i)
+			want = r->s->n - i;
+		for (size_t x = 0; x < want; x++)
+			jb[x] = tjob_job(&r->s->jobs[i + x]);
+		k = pb_pool_submit_batch(pr, jb, want, &rc);
+		i += k;
+		r->ok += k;
+		if (rc == PB_CLOSED)
+			break;
+		if (rc == PB_FULL)
+			sched_yield();
+		else if (rc != PB_OK || k != want) {
+			tc_err(r->errs, "submit_batch(%zu) returned %zu, rc %d", want, k, rc);
+			break;
+		}
+		tc_maybe_yield(&r->seed, 3);
+	}
+	for (size_t i = 0; pr && !r->batch && i < r->s->n; i++) {
+		struct pb_job j = tjob_job(&r->s->jobs[i]);
+		int rc;
+
+		while ((rc = pb_pool_submit(pr, &j)) == PB_FULL)
+			sched_yield();
+		if (rc == PB_CLOSED)
+			break;
+		if (rc != PB_OK) {
+			tc_err(r->errs, "submit returned %d", rc);
+			break;
+		}
+		r->ok++;
+		tc_maybe_yield(&r->seed, 7);
+	}
+	pb_producer_close(pr);
+	return NULL;
+}
+
+static void racing_shutdown_round(const struct pconf *pc, unsigned workers, uint64_t timeout_ns,
+				  uint64_t *seed, uint64_t *stranded)
+{
+	enum { NPROD = 2 };
+	struct racer rs[NPROD];
+	pthread_t th[NPROD];
+	pthread_barrier_t bar;
+	struct tc_errs errs;
+	struct pb_pool_config cfg;
+	struct pb_pool *p;
+	struct pb_shutdown_report rep;
+	uint64_t ok = 0, ran = 0, cancelled = 0, not_run = 0;
+	char desc[160];
+
+	snprintf(desc, sizeof(desc), "%s workers=%u%s", pc->desc, workers,
+		 timeout_ns ? " deadline" : "");
+	tc_errs_init(&errs);
+	cfg_init(&cfg, pc, workers);
+	p = pool_new(pc, &cfg);
+	pthread_barrier_init(&bar, NULL, NPROD + 1);
+	for (int i = 0; i < NPROD; i++) {
+		rs[i] = (struct racer){.p = p, .s = jobset_new(tc_slow_build() ? 1024 : 4096),
+				       .bar = &bar, .errs = &errs, .seed = tc_rand(seed),
+				       .batch = (tc_rand(seed) & 1) != 0};
+		tc_spawn(&th[i], racer_main, &rs[i]);
+	}
+	pthread_barrier_wait(&bar);
+	tc_sleep_ns(tc_rand(seed) % 300000);
+	pb_pool_shutdown(p, timeout_ns, &rep);
+	for (int i = 0; i < NPROD; i++)
+		tc_join(th[i]);
+	tc_errs_check(&errs, desc);
+	if (!timeout_ns) {
+		for (int i = 0; i < NPROD; i++)
+			if (atomic_load(&rs[i].s->ran) != rs[i].ok)
+				*stranded += rs[i].ok - atomic_load(&rs[i].s->ran);
+		if (rep.not_run || rep.timed_out)
+			fail_msg("%s: shutdown without deadline left %" PRIu64 " jobs not run", desc,
+				 rep.not_run);
+	}
+	pb_pool_destroy(p);
+	for (int i = 0; i < NPROD; i++) {
+		struct outcome o = jobset_check(desc, rs[i].s, rs[i].ok);
+
+		ok += rs[i].ok;
+		ran += o.ran;
+		cancelled += o.cancelled;
+		not_run += o.not_run;
+		jobset_free(rs[i].s);
+	}
+	pthread_barrier_destroy(&bar);
+	if (not_run != rep.not_run || ran + cancelled + not_run != ok)
+		fail_msg("%s: %" PRIu64 " ok submits: ran %" PRIu64 " + cancelled %" PRIu64
+			 " + not run %" PRIu64 ", shutdown report said not run %" PRIu64,
+			 desc, ok, ran, cancelled, not_run, rep.not_run);
+}
+
+static void test_racing_shutdown(void **state)
+{
+	const unsigned rounds = tc_slow_build() ? 25 : 120;
+	uint64_t seed = 0x5eed5eedull;
+
+	(void)state;
+	FOR_EACH_PCONF(pc, true) {
+		for (unsigned workers = 1; workers <= 2; workers++) {
+			uint64_t stranded = 0;
+
+			for (unsigned r = 0; r < rounds; r++)
+				racing_shutdown_round(pc, workers, 0, &seed, &stranded);
+			if (stranded)
+				fail_msg("%s workers=%u: %" PRIu64 " jobs submitted OK never ran "
+					 "(shutdown without deadline)", pc->desc, workers, stranded);
+			for (unsigned r = 0; r < rounds / 4; r++)
+				racing_shutdown_round(pc, workers, 200000, &seed, &stranded);
+		}
+		print_message("  %-40s %u racing rounds x 2 worker counts: exact\n", pc->desc,
+			      rounds + rounds / 4);
+	}
+}
+
+/*
+ * A second, concurrent shutdown (regression: issue 14 item 4) waits for the
+ * first and returns its report: before the fix it returned at once with an
+ * empty report, and destroying the pool then freed it under the first.
+ */
+struct shut_call {
+	struct pb_pool *p;
+	struct pb_shutdown_report rep;
+	uint64_t executed_at_return;
+	atomic_int entered;
+};
+
+static void *shut_main(void *arg)
+{
+	struct shut_call *c = arg;
+	struct pb_pool_stats st;
+
+	atomic_store(&c->entered, 1);
+	pb_pool_shutdown(c->p, 0, &c->rep);
+	pb_pool_stats(c->p, &st);
+	c->executed_at_return = st.executed;
+	return NULL;
+}
+
+static void test_concurrent_shutdown(void **state)
+{
+	(void)state;
+	FOR_EACH_PCONF(pc, false) {
+		const size_t n = 40;
+		struct jobset *s = jobset_new(n);
+		struct pb_pool_config cfg;
+		struct pb_pool *p;
+		struct pb_producer *pr;
+		struct shut_call first = {0}, second = {0};
+		pthread_t t1, t2;
+
+		for (size_t i = 0; i < n; i++)
+			s->jobs[i].sleep_us = 1000;
+		cfg_init(&cfg, pc, 1);
+		p = pool_new(pc, &cfg);
+		pr = producer_new(pc, p);
+		submit_all(pc, pr, s, 0, n);
+		pb_producer_close(pr);
+		first.p = second.p = p;
+		tc_spawn(&t1, shut_main, &first);
+		while (!atomic_load(&first.entered))
+			sched_yield();
+		tc_sleep_ns(5000000); /* the first is inside, draining ~40 ms of work */
+		tc_spawn(&t2, shut_main, &second);
+		tc_join(t2);
+		if (second.executed_at_return != n || second.rep.not_run != 0)
+			fail_msg("%s: the second shutdown returned with %" PRIu64 " of %zu jobs run "
+				 "(it must wait for the first)", pc->desc, second.executed_at_return, n);
+		tc_join(t1);
+		if (first.rep.not_run != second.rep.not_run || first.rep.timed_out != second.rep.timed_out)
+			fail_msg("%s: the two shutdown reports differ", pc->desc);
+		pb_pool_destroy(p);
+		jobset_check(pc->desc, s, n);
+		jobset_free(s);
+	}
+}
+
+/*
+ * While one worker runs a batch, the flush timer must not keep waking the
+ * idle ones for the jobs in that batch (regression: issue 14 item 3; the
+ * taken count used to be published after the batch ran, so the timer saw
+ * those jobs as still waiting: ~700 wakes for 64 jobs of 1 ms).
+ */
+static void test_timer_quiet_during_batch(void **state)
+{
+	(void)state;
+	FOR_EACH_PCONF(pc, false) {
+		const size_t n = 64;
+		struct jobset *s = jobset_new(n);
+		struct pb_pool_config cfg;
+		struct pb_pool *p;
+		struct pb_producer *pr;
+		struct pb_pool_stats st;
+
+		if (pc->q->pop_wait) { /* channel backends have no flush timer */
+			jobset_free(s);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++)
+			s->jobs[i].sleep_us = 1000;
+		cfg_init(&cfg, pc, 2);
+		cfg.wake_min_jobs = 100000; /* only the timer wakes anyone */
+		cfg.batch_max = 64;
+		p = pool_new(pc, &cfg);
+		pr = producer_new(pc, p);
+		/* Let both workers park first, then queue the 64 jobs at once. */
+		tc_sleep_ns(20000000);
+		submit_all(pc, pr, s, 0, n);
+		wait_count(pc->desc, "jobs run", &s->ran, n);
+		pb_pool_stats(p, &st);
+		pb_producer_close(pr);
+		pb_pool_destroy(p);
+		jobset_check(pc->desc, s, n);
+		/* One batch (or a few, if a woken worker raced for part of it):
+		 * a handful of timer wakes, not one every tick. */
+		if (st.timer_wakes > 16)
+			fail_msg("%s: %" PRIu64 " timer wakes for %zu jobs taken in %" PRIu64
+				 " batches while idle workers had nothing to do", pc->desc,
+				 st.timer_wakes, n, st.batches);
+		print_message("  %-40s timer wakes %" PRIu64 ", batches %" PRIu64 "\n", pc->desc,
+			      st.timer_wakes, st.batches);
+		jobset_free(s);
+	}
+}
+
+/*
+ * Batch submit keeps the pool's semantics: cancellation (flag and deadline)
+ * is checked per job, every cleanup runs once, the counters count jobs (not
+ * calls), and a shutdown with a deadline reports exactly the jobs that
+ * destroy then cleans up as not run.
+ */
+static void submit_in_batches(const struct pconf *pc, struct pb_producer *pr, struct pb_job *jobs,
+			      size_t n, size_t per_call)
+{
+	for (size_t i = 0; i < n; i += per_call) {
+		size_t want = n - i < per_call ? n - i : per_call;
+		size_t k = pb_pool_submit_batch_wait(pr, jobs + i, want);
+
+		if (k != want)
+			fail_msg("%s: submit_batch_wait(%zu) queued %zu", pc->desc, want, k);
+	}
+}
+
+static void test_batch_submit(void **state)
+{
+	(void)state;
+	FOR_EACH_PCONF(pc, true) {
+		const size_t n = 300, slow = 100;
+		struct jobset *s = jobset_new(n);
+		struct pb_job *jobs = calloc(n, sizeof(*jobs));
+		struct pb_pool_config cfg;
+		struct pb_pool *p;
+		struct pb_producer *pr;
+		struct pb_pool_stats st;
+		struct pb_shutdown_report rep;
+		struct outcome o;
+		uint64_t want_cancel = 0;
+
+		assert_non_null(jobs);
+		for (size_t i = 0; i < n; i++) {
+			jobs[i] = tjob_job(&s->jobs[i]);
+			if (i % 3 == 1) {
+				atomic_store(&s->jobs[i].cancel, 1);
+				want_cancel++;
+			} else if (i % 3 == 2 && i % 2) {
+				jobs[i].deadline_ns = 1; /* long past */
+				want_cancel++;
+			}
+		}
+		cfg_init(&cfg, pc, 2);
+		p = pool_new(pc, &cfg);
+		pr = producer_new(pc, p);
+		submit_in_batches(pc, pr, jobs, n, 7);
+		pb_producer_close(pr);
+		pb_pool_shutdown(p, 0, &rep);
+		pb_pool_stats(p, &st);
+		pb_pool_destroy(p);
+		o = jobset_check(pc->desc, s, n);
+		if (st.submitted != n || o.cancelled != want_cancel || st.cancelled != want_cancel ||
+		    st.executed != n - want_cancel || o.not_run || rep.not_run)
+			fail_msg("%s: batches of 7: submitted %" PRIu64 ", cancelled %" PRIu64
+				 " (stats %" PRIu64 "), executed %" PRIu64 ", want %" PRIu64 " cancelled",
+				 pc->desc, st.submitted, o.cancelled, st.cancelled, st.executed,
+				 want_cancel);
+		jobset_free(s);
+
+		/* Deadline: ~1 s of work in batches of 16, 30 ms allowed. */
+		s = jobset_new(slow);
+		for (size_t i = 0; i < slow; i++) {
+			s->jobs[i].sleep_us = 10000;
+			jobs[i] = tjob_job(&s->jobs[i]);
+		}
+		cfg_init(&cfg, pc, 1);
+		p = pool_new(pc, &cfg);
+		pr = producer_new(pc, p);
+		submit_in_batches(pc, pr, jobs, slow, 16);
+		pb_producer_close(pr);
+		pb_pool_shutdown(p, 30000000, &rep);
+		pb_pool_destroy(p);
+		o = jobset_check(pc->desc, s, slow);
+		if (!rep.timed_out || rep.not_run == 0 || o.not_run != rep.not_run ||
+		    o.ran + o.cancelled + o.not_run != slow)
+			fail_msg("%s: batch submit, deadline shutdown: timed_out %d, report not run %" PRIu64
+				 ", destroy cleaned up %" PRIu64 " as not run, ran %" PRIu64, pc->desc,
+				 rep.timed_out, rep.not_run, o.not_run, o.ran);
+		jobset_free(s);
+		free(jobs);
+	}
+}
+
 /* Destroy without shutdown drains everything (no deadline). */
 static void test_destroy_drains(void **state)
 {
@@ -1021,6 +1365,10 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_shutdown_deadline),
 		cmocka_unit_test(test_destroy_drains),
+		cmocka_unit_test(test_racing_shutdown),
+		cmocka_unit_test(test_batch_submit),
+		cmocka_unit_test(test_concurrent_shutdown),
+		cmocka_unit_test(test_timer_quiet_during_batch),
 		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_pinning),
 		cmocka_unit_test(test_producer_quiescent),
