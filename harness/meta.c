@@ -410,8 +410,31 @@ static void write_run(FILE *f, const struct pb_sweep *sw, const struct pb_point 
 		}
 		fputs("},\n", f);
 	}
-	fprintf(f, "      \"jobs\": %llu,\n      \"reps\": %u,\n      \"watchdog_s\": %u\n",
-		(unsigned long long)sw->jobs, sw->reps, sw->watchdog_s);
+	/* The job counts that ran (after --jobs / [jobs] precedence): "jobs" is
+	 * the points' count when they share one, and "workload_jobs" each
+	 * workload's. */
+	fputs("      \"workload_jobs\": {", f);
+	{
+		uint64_t jobs = npts ? pts[0].jobs : sw->jobs;
+		unsigned nw = 0;
+
+		for (size_t i = 0; i < npts; i++) {
+			int seen = 0;
+
+			for (size_t k = 0; k < i; k++)
+				if (pts[k].wl == pts[i].wl)
+					seen = 1;
+			if (pts[i].jobs != jobs)
+				jobs = sw->jobs;
+			if (seen)
+				continue;
+			fprintf(f, "%s", nw++ ? ", " : "");
+			json_str(f, pts[i].wl->name);
+			fprintf(f, ": %llu", (unsigned long long)pts[i].jobs);
+		}
+		fprintf(f, "},\n      \"jobs\": %llu,\n      \"reps\": %u,\n      \"watchdog_s\": %u\n",
+			(unsigned long long)jobs, sw->reps, sw->watchdog_s);
+	}
 	fputs("    }", f);
 }
 

@@ -283,15 +283,42 @@ static int run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsigne
 	return 0;
 }
 
+/*
+ * The plug-in options of a point that were set (--backend-opt, --seg-size, a
+ * sweep file) or differ from the default: " seg-size=64 reclaim.threshold=16".
+ * The four backend options with their own flag keep their bare name.
+ */
+static size_t opts_label(const struct pb_optvals *ov, const struct pb_settings *st,
+			 const char *prefix, char *buf, size_t len, size_t off)
+{
+	char v[64];
+
+	for (size_t i = 0; i < ov->n && off < len; i++) {
+		int given = ov->v[i] != ov->defs[i].def, bare = 0;
+
+		for (unsigned k = 0; k < st->n; k++)
+			if (!strcmp(st->name[k], ov->defs[i].name))
+				given = 1;
+		for (int a = 0; a < AX_COUNT; a++)
+			if (!strcmp(pb_axis_opt[a], ov->defs[i].name) && !strcmp(prefix, "backend."))
+				bare = 1;
+		if (given)
+			off += (size_t)snprintf(buf + off, len - off, " %s%s=%s", bare ? "" : prefix,
+						ov->defs[i].name, pb_opt_format(ov, i, v, sizeof(v)));
+	}
+	return off;
+}
+
 static void point_label(const struct pb_sweep *sw, const struct pb_point *pt, char *buf, size_t len)
 {
 	size_t off = (size_t)snprintf(buf, len, "backend=%s reclaim=%s workload=%s p=%u workers=%u",
 				      pt->q->name, pt->rc ? pt->rc->name : "-", pt->wl->name,
 				      pt->producers, pt->workers);
 
-	for (int a = 0; a < AX_COUNT && off < len; a++)
-		if (sw->axis[a].n && strcmp(pt->axis[a], "-"))
-			off += (size_t)snprintf(buf + off, len - off, " %s=%s", pb_axis_opt[a], pt->axis[a]);
+	off = opts_label(&pt->qopts, &sw->bopt, "backend.", buf, len, off);
+	if (pt->rc)
+		off = opts_label(&pt->rcopts, &sw->ropt, "reclaim.", buf, len, off);
+	off = opts_label(&pt->wlopts, &sw->wopt, "workload.", buf, len, off);
 	if (sw->batch.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " batch=%u", pt->batch);
 	if (sw->submit_batch.n && off < len)
