@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1142,6 +1143,34 @@ static void segmented_stats(struct pb_queue *q, struct pb_queue_stats *out)
 	out->bound = q->bound;
 }
 
+/*
+ * The least bounded supply that can make progress.  The chain needs a
+ * current segment and a successor to link when it fills (the first is taken
+ * at create): with one segment the first push that fills it can never go on,
+ * whatever the reclaimer.  Beyond that every proven scheme gives retired
+ * segments back: a starving producer runs the reclaimer's barrier and raises
+ * `starved`, which makes each consumer run its own on its next empty pop;
+ * what a barrier cannot free is what some thread protects, and protection
+ * is held only while a thread runs an operation (hp's held slots are
+ * dropped when it parks), so it ends.  Measured on the 2-core VM (seg-size
+ * 1, p=2 w=2): hp, ckepoch, urcu-memb and urcu-qsbr all finish at seg-count
+ * 2 and stall at 1.  Limbo (which loses segments, the seed's failure) and
+ * none (never reuses) stall once the supply is used up, by design: they are
+ * not refused, their stall is what a bounded run of them shows.
+ */
+static const char *segmented_check(const struct pb_optvals *opts, const struct pb_reclaim_ops *rc,
+				   unsigned threads, char *buf, size_t len)
+{
+	(void)rc;
+	(void)threads;
+	if (pb_opt_get(opts, "seg-supply") == SUPPLY_BOUNDED && pb_opt_get(opts, "seg-count") < 2) {
+		snprintf(buf, len, "seg-supply bounded needs seg-count >= 2 (a current and a next "
+			 "segment), got %lld", (long long)pb_opt_get(opts, "seg-count"));
+		return buf;
+	}
+	return NULL;
+}
+
 static void segmented_reclaim_stats(struct pb_queue *q, struct pb_reclaim_stats *out)
 {
 	pb_reclaim_get_stats(q->rc.ops, q->rc.dom, out);
@@ -1162,6 +1191,7 @@ const struct pb_queue_ops pb_backend_segmented = {
 	.push = segmented_push,
 	.pop_batch = segmented_pop_batch,
 	.push_batch = segmented_push_batch,
+	.check = segmented_check,
 	.close = segmented_close,
 	.quiescent = segmented_quiescent,
 	.offline = segmented_offline,

@@ -673,6 +673,16 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			pt->latency = sw->latency > 0;
 			pt->sample_ms = sw->sample_ms;
 			skip_reason(pt);
+			if (pt->q->check) {
+				char why[512];
+
+				if (pt->q->check(&pt->qopts, pt->rc, pt->producers + pt->workers, why,
+						 sizeof(why)))
+					pb_usage_error_opt("backend-opt", "backend %s with reclaimer %s, %u "
+							   "threads: %s", pt->q->name,
+							   pt->rc ? pt->rc->name : "-",
+							   pt->producers + pt->workers, why);
+			}
 			point_id(pt, sw); /* last: after every field of the point is set */
 		}
 		}
