@@ -664,6 +664,14 @@ def fixed_settings(res, width=110):
         for k, v in sorted(opts.items()):
             if len(v) == 1 and k.replace("-", "_") not in FIXED:
                 out.append("%s=%s" % (k, v.pop()))
+    # How much each backend's queue could hold: not alike at the defaults
+    # (docs/methodology.md, "Unequal defaults"), so every figure says so.
+    if "queue_bound" in ok.columns and "backend" in ok.columns:
+        per = ok.groupby("backend", sort=False)["queue_bound"].agg(
+            lambda s: "|".join(sorted(set(s.astype(str).str.strip()))))
+        per = {b: v for b, v in per.items() if v.lower() not in NA}
+        if per:
+            out.append("queue bound: " + " ".join("%s=%s" % (b, v) for b, v in per.items()))
     text, line = [], "fixed:"
     for item in out:  # wrap at about @width characters
         if line and len(line) + len(item) > width:
