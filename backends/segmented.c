@@ -289,13 +289,19 @@ enum { HOLD_OFF, HOLD_ON };
 static const char *const segmented_hold_names[] = {"off", "on", NULL};
 enum { POISON_OFF, POISON_ON };
 static const char *const segmented_poison_names[] = {"off", "on", NULL};
-/* Poisoning is on by default where it is checked (debug, sanitizer, delay
- * and so torture builds), off in release builds unless asked for. */
-#ifdef SEG_CHECKS
+/*
+ * Poisoning stays on by default in every build.  Measured (2-core VM, empty
+ * job, p=1, pinned, 3 interleaved rounds): poison=off made segmented+hp
+ * slower, not faster -- 186 vs 62 ns/job at w=1, 138 vs 83 at w=2, and
+ * ckepoch 294 vs 150 at w=1.  Not poisoning makes the consumer's free cheap,
+ * so it keeps up with the producer job by job (2-3 jobs a batch instead of
+ * 8-50) and keeps pulling the head segment's stamp and job lines that the
+ * producer is writing to its own core; the producer's stores then miss.  The
+ * memset is a brake on that chase.  poison=off stays an option (it is what
+ * a backend that does not poison would measure), and every row's
+ * backend_opts records which was used.
+ */
 #define POISON_DEFAULT POISON_ON
-#else
-#define POISON_DEFAULT POISON_OFF
-#endif
 
 static const struct pb_option segmented_options[] = {
 	{"seg-size", PB_OPT_INT, 1, 16777216, 64, NULL, 0,
@@ -311,7 +317,7 @@ static const struct pb_option segmented_options[] = {
 	 "released = leave the protected region first"},
 	{"poison", PB_OPT_ENUM, 0, 0, POISON_DEFAULT, segmented_poison_names, 0,
 	 "on = overwrite every field, stamp and job of a segment going back to the pool (and "
-	 "ASan-poison it); off = the stamps only; default on in debug/sanitizer builds, off in release"},
+	 "ASan-poison it); off = the stamps only (measured slower at p=1: see segmented.c)"},
 	{"hold", PB_OPT_ENUM, 0, 0, HOLD_ON, segmented_hold_names, 0,
 	 "on = keep the tail/head segment protected between operations when the reclaimer "
 	 "allows it (hp), off = begin/protect/end every operation"},
@@ -482,8 +488,13 @@ static void store_put_locked(struct store *st, struct seg *s)
  * most SEG_TCACHE per thread behind while they run.
  */
 
-/* The calling thread's cache while it is inside one of this backend's calls. */
-static __thread struct seg_tcache *tl_tcache;
+/* The calling thread's cache while it is inside one of this backend's calls.
+ * initial-exec: the library is built position-independent (meson's static
+ * PIC default), where a plain __thread goes through __tls_get_addr on every
+ * access, four times per job here; it is only ever linked into executables,
+ * never dlopen()ed, so the fixed-offset model is valid (and ~2x faster per
+ * job at p=1 w=1 under hp: measured 180 -> 33 ns). */
+static __thread struct seg_tcache *tl_tcache __attribute__((tls_model("initial-exec")));
 
 /* Pool this thread's freed segments and fold its counts.  Caller holds st->mu. */
 static void tcache_flush_locked(struct seg_tcache *tc)
@@ -809,11 +820,16 @@ static void segmented_destroy(struct pb_queue *q)
 
 static int segmented_thread_register(struct pb_queue *q, struct pb_qthread **out)
 {
-	struct pb_qthread *t = calloc(1, sizeof(*t));
+	/* Cache-line aligned and padded: the handle is written on every
+	 * operation (in_op, the holds, the supply cache), and two threads'
+	 * handles sharing a line would bounce it between their cores. */
+	const size_t sz = (sizeof(struct pb_qthread) + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
+	struct pb_qthread *t = aligned_alloc(PB_CACHELINE, sz);
 	int rc;
 
 	if (!t)
 		return -ENOMEM;
+	memset(t, 0, sz);
 	rc = q->rc.ops->thread_register(q->rc.dom, &t->rt);
 	if (rc) {
 		free(t);
