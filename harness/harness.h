@@ -23,7 +23,7 @@
 
 /* The four backend-option axes: CLI flag, option name, CSV column. */
 enum pb_axis { AX_SEG_SIZE, AX_SEG_COUNT, AX_CAPACITY, AX_SEG_SUPPLY, AX_COUNT };
-extern const char *const pb_axis_opt[AX_COUNT]; /* "seg-size", ... */
+extern const char *const pb_axis_opt[AX_COUNT]; /* "seg-size", ... (base.c) */
 
 struct pb_strlist {
 	unsigned n;
@@ -104,7 +104,7 @@ struct pb_point {
 
 /* Row status, in the order of severity used by the summary. */
 enum pb_rstatus { RS_OK, RS_SKIP, RS_INVALID, RS_ERROR, RS_CRASH, RS_STALL };
-const char *pb_rstatus_name(enum pb_rstatus s);
+const char *pb_rstatus_name(enum pb_rstatus s); /* base.c */
 
 /* What a child reports for one (point, rep): a fixed struct over a pipe
  * (smaller than PIPE_BUF, so one write is atomic). */
@@ -148,7 +148,7 @@ struct pb_progress {
 	_Atomic uint64_t executed, submitted;
 };
 enum pb_phase { PH_START, PH_CREATE, PH_WARMUP, PH_TIMED, PH_SHUTDOWN, PH_DESTROY, PH_DONE };
-const char *pb_phase_name(int ph);
+const char *pb_phase_name(int ph); /* base.c */
 
 /* Fault injection for the CLI tests (env PB_FAULT). */
 enum pb_fault {
@@ -160,7 +160,8 @@ enum pb_fault {
 	FAULT_ERR,   /* producer 0's first timed job returns -EIO (errors = 1) */
 };
 
-/* main.c */
+/* base.c: the bottom module (enum names, usage errors, allocation, test-hook
+ * gate); it calls no other harness file. */
 extern const char *pb_prog;
 /* Zeroed allocation that lives until pb_xfree_all() (at the end of main);
  * exits with PB_EXIT_NORES when out of memory.  Keeps everything reachable
@@ -264,9 +265,12 @@ extern const char *pb_usage_ctx;
 void pb_usage_ctx_arg(int argi);        /* origin of run argument argi, or NULL */
 void pb_usage_ctx_opt(const char *opt); /* origin of the last key that gave --opt */
 /* "poolbench sweep FILE [overrides]": read FILE (inih) into run arguments
- * (*argv_out[0] is "sweep"), overrides last.  Exits 2 on any bad input. */
-void pb_sweep_load(int argc, char **argv, int *argc_out, char ***argv_out);
-/* The loaded sweep file (for meta.json), or NULL fields. */
+ * (*argv_out[0] is "sweep"), overrides last; keys are the run command's
+ * @longopts (main.c's table).  Exits 2 on any bad input. */
+struct option;
+void pb_sweep_load(int argc, char **argv, const struct option *longopts, int *argc_out,
+		   char ***argv_out);
+/* The loaded sweep file (for meta.json), or NULL fields; defined in base.c. */
 struct pb_sweepfile {
 	const char *path, *text;
 	const char *title, *description, *x, *y;
@@ -285,9 +289,6 @@ void pb_sweep_check(struct pb_sweep *sw);
 void pb_usage_error_opt(const char *opt, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
-/* main.c: the run command's long options (sweep files map keys onto them). */
-struct option;
-const struct option *pb_run_longopts(void);
 
 /* run.c: --dry-run: one line per planned point (point_id and label) on stdout. */
 void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t npts);
@@ -298,7 +299,7 @@ int pb_merge_cmd(int argc, char **argv, char *cmdline);
 /* ---- measurement (H2): modes, counters, allocation counts, timeseries ------- */
 
 enum pb_mode { PB_MODE_THROUGHPUT, PB_MODE_LATENCY, PB_MODE_RATE };
-const char *pb_mode_name(int mode); /* "throughput", "latency", "rate" (child.c) */
+const char *pb_mode_name(int mode); /* "throughput", "latency", "rate" (base.c) */
 /* Latency mode: at most this many jobs in flight per worker (the seed's bound). */
 #define PB_LATENCY_INFLIGHT_PER_WORKER 32
 /* --duration (closed loop) without --warmup: warm-up jobs. */

@@ -20,24 +20,6 @@
 #include "harness.h"
 #include "pb.h"
 
-const char *pb_prog = "poolbench";
-
-void pb_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	char buf[2048];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	/* One line, whatever the message contains. */
-	for (char *p = buf; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	fprintf(stderr, "%s: %s%s\n", pb_prog, pb_usage_ctx ? pb_usage_ctx : "", buf);
-	exit(PB_EXIT_USAGE);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -98,69 +80,6 @@ static void usage(FILE *f)
 }
 
 /* ---- list parsing -------------------------------------------------------- */
-
-/* Every allocation of the parent, chained so that it stays reachable. */
-struct xblock {
-	struct xblock *next;
-	max_align_t data[];
-};
-static struct xblock *xblocks;
-
-void *pb_xalloc(size_t n, size_t size)
-{
-	struct xblock *b;
-
-	if (size && n > (SIZE_MAX - sizeof(*b)) / size)
-		n = SIZE_MAX; /* fail below */
-	b = n == SIZE_MAX ? NULL : calloc(1, sizeof(*b) + n * size);
-	if (!b) {
-		pb_log("out of memory");
-		exit(PB_EXIT_NORES);
-	}
-	b->next = xblocks;
-	xblocks = b;
-	return b->data;
-}
-
-char *pb_xstrdup(const char *s)
-{
-	return strcpy(pb_xalloc(strlen(s) + 1, 1), s);
-}
-
-char *pb_read_text(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "r");
-	char *s;
-	long n = -1;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || (max && (size_t)n > max) ||
-	    fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		if (n >= 0)
-			errno = EFBIG; /* else fseek/ftell set it */
-		return NULL;
-	}
-	s = pb_xalloc((size_t)n + 1, 1);
-	if (fread(s, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		errno = EIO;
-		return NULL;
-	}
-	fclose(f);
-	return s;
-}
-
-void pb_xfree_all(void)
-{
-	while (xblocks) {
-		struct xblock *b = xblocks;
-
-		xblocks = b->next;
-		free(b);
-	}
-}
 
 #define xstrdup pb_xstrdup
 
@@ -463,11 +382,6 @@ static const struct option run_longopts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-const struct option *pb_run_longopts(void)
-{
-	return run_longopts;
-}
-
 #define MAX_JOBS (1ull << 30) /* the seen[] array is one byte per job */
 
 /* ---- measurement options (H2) ---------------------------------------------- */
@@ -747,7 +661,7 @@ int main(int argc, char **argv)
 		int nargc;
 		char **nargv;
 
-		pb_sweep_load(argc - 1, argv + 1, &nargc, &nargv);
+		pb_sweep_load(argc - 1, argv + 1, run_longopts, &nargc, &nargv);
 		rc = cmd_run(nargc, nargv, cmdline);
 		pb_xfree_all();
 		return rc;

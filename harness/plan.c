@@ -19,8 +19,6 @@
 #include "harness.h"
 #include "pb.h"
 
-const char *const pb_axis_opt[AX_COUNT] = {"seg-size", "seg-count", "capacity", "seg-supply"};
-
 #define MAX_POINTS 100000
 
 #define xcalloc pb_xalloc

@@ -29,21 +29,6 @@
 /* Seconds a child lives past its watchdog when its parent cannot kill it. */
 #define CHILD_GRACE_S 2u
 
-const char *pb_rstatus_name(enum pb_rstatus s)
-{
-	static const char *const names[] = {"ok", "skip", "invalid", "error", "crash", "stall"};
-
-	return (unsigned)s < PB_ARRAY_SIZE(names) ? names[s] : "?";
-}
-
-const char *pb_phase_name(int ph)
-{
-	static const char *const names[] = {"start", "create", "warm-up", "timed", "shutdown",
-					    "destroy", "done"};
-
-	return ph >= 0 && (unsigned)ph < PB_ARRAY_SIZE(names) ? names[ph] : "?";
-}
-
 /*
  * Hidden fault injection for the CLI tests: PB_FAULT=KIND[@RUN][,KIND@RUN...]
  * with KIND crash, stall, lose, dup or err (see enum pb_fault) and RUN the
@@ -243,50 +228,6 @@ void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t
 	}
 	printf("%zu point%s, at most %zu runs\n", npts, npts == 1 ? "" : "s", npts * sw->reps);
 	fflush(stdout);
-}
-
-/*
- * Test hooks.  PB_FAULT (above) injects faults; PB_FAKE_NS_PER_JOB=V1,V2,...
- * replaces the measured time of the i-th ok run of this invocation by Vi ns
- * per job (the last value repeats), so that the CLI tests can drive the
- * stopping rule deterministically.  Either one left exported in a shell
- * would publish wrong rows, so pb_test_hooks_check() refuses to run unless
- * PB_TEST_HOOKS=1 (which the test scripts set) is there too; meta.json
- * records the hooks in use (pb_test_hooks) and every faked row says so in
- * its note.
- */
-static const char *const test_hook_vars[] = {"PB_FAKE_NS_PER_JOB", "PB_FAULT", NULL};
-
-static const char *env_set(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
-
-void pb_test_hooks_check(void)
-{
-	const char *allow = env_set("PB_TEST_HOOKS");
-
-	if (allow && !strcmp(allow, "1"))
-		return;
-	for (unsigned i = 0; test_hook_vars[i]; i++)
-		if (env_set(test_hook_vars[i]))
-			pb_usage_error("%s='%s' is set: a test hook that %s; allowed only with "
-				       "PB_TEST_HOOKS=1 (the test suite's), so unset %s",
-				       test_hook_vars[i], env_set(test_hook_vars[i]),
-				       i == 0 ? "replaces every measured time" : "injects faults",
-				       test_hook_vars[i]);
-}
-
-const char *pb_test_hook(unsigned i, const char **value)
-{
-	for (unsigned k = 0; test_hook_vars[k]; k++)
-		if (env_set(test_hook_vars[k]) && i-- == 0) {
-			*value = env_set(test_hook_vars[k]);
-			return test_hook_vars[k];
-		}
-	return NULL;
 }
 
 static void fake_elapsed(unsigned nok_runs, const struct pb_point *pt, struct pb_result *res)
