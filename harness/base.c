@@ -31,7 +31,8 @@ const char *const pb_axis_opt[AX_COUNT] = {"seg-size", "seg-count", "capacity", 
 
 const char *pb_rstatus_name(enum pb_rstatus s)
 {
-	static const char *const names[] = {"ok", "skip", "invalid", "error", "crash", "stall"};
+	static const char *const names[] = {"ok", "skip", "invalid", "error", "crash", "stall",
+					    "noisy"};
 
 	return (unsigned)s < PB_ARRAY_SIZE(names) ? names[s] : "?";
 }
@@ -49,6 +50,13 @@ const char *pb_mode_name(int mode)
 	static const char *const names[] = {"throughput", "latency", "rate"};
 
 	return mode >= 0 && (unsigned)mode < PB_ARRAY_SIZE(names) ? names[mode] : "?";
+}
+
+const char *pb_order_name(int order)
+{
+	static const char *const names[] = {"interleaved", "random", "sequential"};
+
+	return order >= 0 && (unsigned)order < PB_ARRAY_SIZE(names) ? names[order] : "?";
 }
 
 /* ---- errors and allocation ------------------------------------------------ */
@@ -138,13 +146,16 @@ void pb_xfree_all(void)
  * Test hooks.  PB_FAULT (run.c fault_for()) injects faults; PB_FAKE_NS_PER_JOB=V1,V2,...
  * replaces the measured time of the i-th ok run of this invocation by Vi ns
  * per job (the last value repeats), so that the CLI tests can drive the
- * stopping rule deterministically.  Either one left exported in a shell
- * would publish wrong rows, so pb_test_hooks_check() refuses to run unless
+ * stopping rule deterministically.  PB_FAKE_CANARY_NS=V makes every canary
+ * read V ns (so that the suite, run on a loaded machine, never sees a
+ * "noisy" row it did not inject with PB_FAULT=slow@RUN).  Any one left
+ * exported in a shell would publish wrong rows, so pb_test_hooks_check() refuses to run unless
  * PB_TEST_HOOKS=1 (which the test scripts set) is there too; meta.json
  * records the hooks in use (pb_test_hooks) and every faked row says so in
  * its note.
  */
-static const char *const test_hook_vars[] = {"PB_FAKE_NS_PER_JOB", "PB_FAULT", NULL};
+static const char *const test_hook_vars[] = {"PB_FAKE_NS_PER_JOB", "PB_FAULT", "PB_FAKE_CANARY_NS",
+					     NULL};
 
 static const char *env_set(const char *name)
 {
@@ -164,7 +175,8 @@ void pb_test_hooks_check(void)
 			pb_usage_error("%s='%s' is set: a test hook that %s; allowed only with "
 				       "PB_TEST_HOOKS=1 (the test suite's), so unset %s",
 				       test_hook_vars[i], env_set(test_hook_vars[i]),
-				       i == 0 ? "replaces every measured time" : "injects faults",
+				       i == 0 ? "replaces every measured time" :
+				       i == 1 ? "injects faults" : "replaces every canary time",
 				       test_hook_vars[i]);
 }
 
