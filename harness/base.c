@@ -148,14 +148,16 @@ void pb_xfree_all(void)
  * per job (the last value repeats), so that the CLI tests can drive the
  * stopping rule deterministically.  PB_FAKE_CANARY_NS=V makes every canary
  * read V ns (so that the suite, run on a loaded machine, never sees a
- * "noisy" row it did not inject with PB_FAULT=slow@RUN).  Any one left
+ * "noisy" row it did not inject with PB_FAULT=slow@RUN); PB_SKIP_CALIBRATE=1
+ * skips the machine's floor before a sweep (the suite runs a hundred sweeps;
+ * each would spend a second on it).  Any one left
  * exported in a shell would publish wrong rows, so pb_test_hooks_check() refuses to run unless
  * PB_TEST_HOOKS=1 (which the test scripts set) is there too; meta.json
  * records the hooks in use (pb_test_hooks) and every faked row says so in
  * its note.
  */
 static const char *const test_hook_vars[] = {"PB_FAKE_NS_PER_JOB", "PB_FAULT", "PB_FAKE_CANARY_NS",
-					     NULL};
+					     "PB_SKIP_CALIBRATE", NULL};
 
 static const char *env_set(const char *name)
 {
@@ -176,7 +178,8 @@ void pb_test_hooks_check(void)
 				       "PB_TEST_HOOKS=1 (the test suite's), so unset %s",
 				       test_hook_vars[i], env_set(test_hook_vars[i]),
 				       i == 0 ? "replaces every measured time" :
-				       i == 1 ? "injects faults" : "replaces every canary time",
+				       i == 1 ? "injects faults" :
+				       i == 2 ? "replaces every canary time" : "leaves the floor out of meta.json",
 				       test_hook_vars[i]);
 }
 

@@ -487,11 +487,13 @@ static void run_rep(struct sweep_state *st, struct pb_point *pt, struct pstate *
 	med = canary_median(st);
 	if (res.status == RS_OK && sw->canary_tol > 0 && !isnan(med) &&
 	    (double)(cb > ca ? cb : ca) > med * (1 + sw->canary_tol / 100)) {
+		size_t off = strlen(res.note);
+
 		res.status = RS_NOISY;
-		if (!res.note[0])
-			snprintf(res.note, sizeof(res.note),
-				 "canary %.0f%% slower than the sweep's median (%.0f ns; --canary-tol %g)",
-				 100.0 * ((double)(cb > ca ? cb : ca) / med - 1), med, sw->canary_tol);
+		snprintf(res.note + off, sizeof(res.note) - off,
+			 "%scanary %.0f%% slower than the sweep's median (%.0f ns; --canary-tol %g)",
+			 off ? "; " : "", 100.0 * ((double)(cb > ca ? cb : ca) / med - 1), med,
+			 sw->canary_tol);
 	}
 	if (cb)
 		canary_add(st, (double)cb);
