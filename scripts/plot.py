@@ -488,12 +488,21 @@ def legend_colours(ax):
     return out
 
 
+def placement_varies(rows, col):
+    """Does @col (pin_workers/pin_producers) vary for the same thread counts?
+    Placement "auto" resolves to compact or none by the number of threads, so
+    a policy that follows the thread count is not an axis of its own."""
+    keys = [c for c in ("series", "workload", "producers", "workers") if c in rows.columns]
+    return col in rows.columns and (rows.groupby(keys)[col].nunique() > 1).any()
+
+
 def label_cols(res, rows, exclude):
     """Key columns that vary inside one series and workload in @rows (they split
     a series into several lines), minus @exclude."""
     g = rows.groupby(["series", "workload"])
     return [c for c in res.keys if c not in NOT_IN_LABEL and c not in exclude and
-            (g[c].nunique() > 1).any()]
+            (g[c].nunique() > 1).any() and
+            (c not in ("pin_workers", "pin_producers") or placement_varies(rows, c))]
 
 
 def label_of(row, cols, short=True):
@@ -1027,7 +1036,7 @@ def auto_kind(res):
     var = set(res.varying())
     if "mode" in ok.columns and ok["mode"].isin(["latency", "rate"]).all():
         return "latency", "every row is in latency/rate mode"
-    if "pin_workers" in var or "pin_producers" in var:
+    if any(c in var and placement_varies(ok, c) for c in ("pin_workers", "pin_producers")):
         return "placement", "pin_workers varies"
     segs = ok.loc[~ok["seg_size"].isin(["-", ""]), "seg_size"].nunique()
     if segs >= 3:
@@ -1045,6 +1054,30 @@ def auto_kind(res):
     if res.has_numeric("lat_p50_ns"):
         return "latency", "latency columns have values"
     return "worker-scale", "nothing varies"
+
+
+def machine_floor(meta):
+    """The batched SPSC ring's ns per item that poolbench calibrate stored in
+    meta.json (the last run that has one), or None."""
+    for run in reversed((meta or {}).get("runs") or []):
+        f = run.get("floor") if isinstance(run, dict) else None
+        v = f.get("spsc_batched_ns_per_item") if isinstance(f, dict) else None
+        if isinstance(v, (int, float)) and v > 0:
+            return float(v)
+    return None
+
+
+def normalize_floor(res):
+    """--normalize floor: add ns_per_floor = ns_per_job / the machine's floor
+    (docs/methodology.md, "The machine's floor"), so that figures of different
+    machines share a scale.  Returns the column name."""
+    floor = machine_floor(res.meta)
+    if floor is None:
+        raise PlotError("--normalize floor: %s has no floor (meta.json runs[].floor: the sweep "
+                        "ran with --no-calibrate, or without meta.json)" % res.dir)
+    res.ok["ns_per_floor"] = res.ok["ns_per_job"] / floor
+    AXIS["ns_per_floor"] = "ns per job / floor (%.2f ns, batched SPSC item)" % floor
+    return "ns_per_floor"
 
 
 def plot(res, kind="auto", out=None, x=None, y=None, name=None, errors="auto"):
@@ -1092,10 +1125,19 @@ def main(argv=None):
     ap.add_argument("--summary", help="summary.csv (default: next to the CSV, if present)")
     ap.add_argument("--timeseries", help="timeseries.csv (default: next to the CSV, if present)")
     ap.add_argument("--meta", help="meta.json (default: next to the CSV, if present)")
+    ap.add_argument("--normalize", choices=["floor"], default=None,
+                    help="floor: ns per job as a multiple of the machine's floor that "
+                    "poolbench calibrate stored in meta.json (the batched SPSC ring's "
+                    "ns per item)")
     a = ap.parse_args(argv)
     kind = a.kind or ("generic" if a.x else "auto")
     try:
         res = Results(a.csv, a.summary, a.timeseries, a.meta)
+        if a.normalize == "floor":
+            if a.y not in (None, "ns_per_job"):
+                raise PlotError("--normalize floor scales ns_per_job; --y %s cannot be "
+                                "normalized" % a.y)
+            a.y = normalize_floor(res)
         _, files = plot(res, kind, a.out, a.x, a.y, a.name, a.errors)
     except PlotError as e:
         print("%s: error: %s" % (PROG, e), file=sys.stderr)
