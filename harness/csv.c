@@ -333,5 +333,4 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 		pb_csv_put_field(f, r.v[i], i == 0);
 	fputc('\n', f);
 	sync_file(f);
-	pb_ts_collect(pt, rep, res); /* this run's timeseries.csv lines (H2) */
 }

@@ -502,6 +502,7 @@ static void run_rep(struct sweep_state *st, struct pb_point *pt, struct pstate *
 	if (res.status == RS_OK)
 		st->nokruns++;
 	pb_csv_row(st->csv, pt, rep, sw, &res);
+	pb_ts_collect(pt, rep, &res); /* this run's timeseries.csv lines (H2) */
 	st->nrows++;
 	ps->nrun++;
 	nsj = (double)res.elapsed_ns / (double)pb_result_jobs(pt, &res);
@@ -647,6 +648,7 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 				res.run_seq = ++st.run_seq;
 				snprintf(res.note, sizeof(res.note), "%s", pt->skip);
 				pb_csv_row(csv, pt, ps->next_rep, sw, &res);
+				pb_ts_collect(pt, ps->next_rep, &res);
 				ps->nrun++;
 				ps->nskip++;
 				st.nrows++;
