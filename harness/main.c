@@ -86,7 +86,7 @@ static void usage(FILE *f)
 		"  --canary-tol PCT      a repetition whose canary is PCT%% slower than the sweep's\n"
 		"                        median is 'noisy' and re-run (default 10; 0: never)\n"
 		"  --no-calibrate        do not measure the machine's floor before the sweep\n"
-		"exit status: 0 all rows ok (or skipped), 1 a row invalid/stall/crash/error, 2 usage,\n"
+		"exit status: 0 all rows ok (or noisy, skipped), 1 a row invalid/stall/crash/error, 2 usage,\n"
 		"             3 every point skipped\n");
 }
 
