@@ -108,6 +108,43 @@ static void mutex_thread_unregister(struct pb_queue *q, struct pb_qthread *t)
 	(void)t;
 }
 
+/* One lock hold for the whole batch: as much of it as fits. */
+static size_t mutex_push_batch(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *jobs,
+			       size_t n, int *rc)
+{
+	size_t k, tail;
+
+	(void)t;
+	pthread_mutex_lock(&q->lock);
+	if (PB_UNLIKELY(q->closed)) {
+		pthread_mutex_unlock(&q->lock);
+		*rc = PB_CLOSED;
+		return 0;
+	}
+	k = q->cap - q->count < n ? q->cap - q->count : n;
+	tail = q->head + q->count;
+	if (tail >= q->cap)
+		tail -= q->cap;
+	for (size_t i = 0; i < k; i++) {
+		q->ring[tail] = jobs[i];
+		if (++tail == q->cap)
+			tail = 0;
+	}
+	q->count += k;
+	/* As in push: signalled under the lock; one waiter per job, at most
+	 * every waiter. */
+	if (k && q->waiters) {
+		if (k >= q->waiters)
+			pthread_cond_broadcast(&q->nonempty);
+		else
+			for (size_t i = 0; i < k; i++)
+				pthread_cond_signal(&q->nonempty);
+	}
+	pthread_mutex_unlock(&q->lock);
+	*rc = k == n ? PB_OK : PB_FULL;
+	return k;
+}
+
 static int mutex_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
 {
 	size_t tail;
@@ -251,6 +288,7 @@ const struct pb_queue_ops pb_backend_mutex = {
 	.pop_batch = mutex_pop_batch,
 	.close = mutex_close,
 	.pop_wait = mutex_pop_wait,
+	.push_batch = mutex_push_batch,
 	.size = mutex_size,
 	.stats = mutex_stats,
 };

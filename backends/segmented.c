@@ -50,8 +50,13 @@
  *
  * Invariants.
  *  I1  Slots [0, count(W)) are reserved, each by exactly one producer: the
- *      reserve field only grows, by one, in a CAS on W that also checks that
+ *      reserve field only grows, by k >= 1 (a run of k slots for a batch
+ *      push, push_batch; one for push), in a CAS on W that also checks that
  *      W is not CLOSED; the CAS reserving the last slot sets FULL|CLOSED.
+ *      A run never crosses the segment: k <= seg-size - reserve, and the
+ *      rest of a batch goes to the successor, so the run [r, r+k) is the
+ *      producer's alone and its jobs keep their order (per-producer FIFO,
+ *      I3, holds within a batch and across segments).
  *  I2  ready[i] == gen  <=>  slot i of the current incarnation is published.
  *      Nothing is cleared on the reuse path: every segment reaches the pool
  *      through store_put_locked(), which poisons every stamp (SEG_POISON32,
@@ -197,6 +202,7 @@ struct pb_queue {
 	uint64_t bound;       /* pb_queue_stats.bound */
 	bool bounded;
 	bool retire_released; /* retire-order=released */
+	bool hold;            /* hold protection across operations (PB_RC_HOLD, hold=on) */
 	/* bounded supply: a producer found the pool empty (after its own
 	 * barrier); the next consumer that finds nothing to pop runs the
 	 * reclaimer's barrier too: its own pending list is what a per-thread
@@ -204,14 +210,69 @@ struct pb_queue {
 	_Atomic int starved PB_ALIGNED;
 };
 
+/*
+ * Protection held across operations (reclaimers with PB_RC_HOLD: hp).  A
+ * producer keeps its tail segment in hazard slot SLOT_TAIL after a push and a
+ * consumer its head segment in SLOT_HEAD after a pop, with no end() between
+ * operations; the next operation starts from the held segment without
+ * begin/protect (no seq_cst store + re-load, no slot clearing).  Why that is
+ * still correct: the slot has held s continuously since the protect that
+ * validated it, so the reclaimer cannot have freed (or reused) s, and every
+ * dereference of s is as safe as inside one long operation (I6).  s may no
+ * longer be the tail (head): then the push finds it FULL or CLOSED and moves
+ * on exactly as a push that protected a tail which then moved (the pop finds
+ * it detached, its head CAS fails, and it re-protects head).  Whatever ends
+ * the operation's protection -- end() on the retire-order=released path, the
+ * bounded-supply barrier, offline, unregister -- clears both holds first
+ * (seg_drop_holds), so a held pointer is never used unprotected.  Pushes and
+ * pops use different slots, so a thread that does both keeps both.  Limbo
+ * (the seed's counted references), epochs and RCU keep one begin/end per
+ * operation: a held section would hold back every grace period.
+ */
+#define SLOT_HEAD 0u
+#define SLOT_TAIL 1u
+
 struct pb_qthread {
 	struct pb_rthread *rt;
+	bool hold;              /* reclaimer has PB_RC_HOLD */
+	bool in_op;             /* begin() done, end() not yet (hold only) */
+	struct seg *htail;      /* protected in SLOT_TAIL, or NULL */
+	struct seg *hhead;      /* protected in SLOT_HEAD, or NULL */
 };
+
+/* End the held operation, if any: every slot is released. */
+static inline void seg_drop_holds(const struct pb_reclaim_ops *ro, struct pb_qthread *t)
+{
+	if (t->in_op) {
+		ro->end(t->rt);
+		t->in_op = false;
+	}
+	t->htail = t->hhead = NULL;
+}
+
+/* Start an operation: begin() unless one is held open. */
+static inline void seg_op_begin(const struct pb_reclaim_ops *ro, struct pb_qthread *t)
+{
+	if (!t->in_op)
+		ro->begin(t->rt);
+	t->in_op = true;
+}
+
+/* End an operation: keep it open (hold) or end() it. */
+static inline void seg_op_end(const struct pb_reclaim_ops *ro, struct pb_qthread *t)
+{
+	if (!t->hold) {
+		ro->end(t->rt);
+		t->in_op = false;
+	}
+}
 
 enum { SUPPLY_ALLOC, SUPPLY_BOUNDED };
 static const char *const segmented_supply_names[] = {"alloc", "bounded", NULL};
 enum { RETIRE_SEED, RETIRE_RELEASED };
 static const char *const segmented_retire_names[] = {"seed", "released", NULL};
+enum { HOLD_OFF, HOLD_ON };
+static const char *const segmented_hold_names[] = {"off", "on", NULL};
 
 static const struct pb_option segmented_options[] = {
 	{"seg-size", PB_OPT_INT, 1, 16777216, 64, NULL, 0,
@@ -225,6 +286,9 @@ static const struct pb_option segmented_options[] = {
 	{"retire-order", PB_OPT_ENUM, 0, 0, RETIRE_SEED, segmented_retire_names, 0,
 	 "seed = retire the detached segment while still protecting it (as wpool), "
 	 "released = leave the protected region first"},
+	{"hold", PB_OPT_ENUM, 0, 0, HOLD_ON, segmented_hold_names, 0,
+	 "on = keep the tail/head segment protected between operations when the reclaimer "
+	 "allows it (hp), off = begin/protect/end every operation"},
 	{NULL, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
@@ -519,6 +583,7 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 	q->size = (uint32_t)pb_opt_get(opts, "seg-size");
 	q->bounded = pb_opt_get(opts, "seg-supply") == SUPPLY_BOUNDED;
 	q->retire_released = pb_opt_get(opts, "retire-order") == RETIRE_RELEASED;
+	q->hold = (rc->ops->flags & PB_RC_HOLD) && pb_opt_get(opts, "hold") == HOLD_ON;
 	q->rc = *rc;
 	q->st = st;
 	st->size = q->size;
@@ -589,52 +654,77 @@ static int segmented_thread_register(struct pb_queue *q, struct pb_qthread **out
 		free(t);
 		return rc;
 	}
+	t->hold = q->hold;
 	*out = t;
 	return 0;
 }
 
 static void segmented_thread_unregister(struct pb_queue *q, struct pb_qthread *t)
 {
+	seg_drop_holds(q->rc.ops, t);
 	q->rc.ops->thread_unregister(q->rc.dom, t->rt);
 	free(t);
 }
 
 /* ---- push ---------------------------------------------------------------- */
 
-static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
+/* push and push_batch: jobs[0..n) in order; returns how many went in. */
+static size_t segmented_push_batch(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *jobs,
+				   size_t n, int *rcp)
 {
 	const struct pb_reclaim_ops *ro = q->rc.ops;
 	struct pb_rthread *rt = t->rt;
 	const uint32_t size = q->size;
 	struct seg *spare = NULL;
+	size_t done = 0;
 	int ret;
 
-	ro->begin(rt);
-	for (;;) {
-		struct seg *s = ro->protect(rt, 0, (void *_Atomic *)&q->tail);
+	if (PB_UNLIKELY(n == 0)) {
+		*rcp = PB_OK;
+		return 0;
+	}
+	seg_op_begin(ro, t);
+	for (bool first = true;; first = false) {
+		/* a held tail is still protected (see "Protection held across
+		 * operations"); after the first round the tail moved: protect it */
+		struct seg *s = first && t->htail ? t->htail
+			: ro->protect(rt, SLOT_TAIL, (void *_Atomic *)&q->tail);
 		struct seg *nxt;
 		/* acquire: pairs with the link CAS / reset publication of s */
 		uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
 
+		if (t->hold)
+			t->htail = s;
 		SEG_CHECK(q, s, "push");
 		PB_DELAY("seg:protected");
 		while (!(W_STATE(w) & ST_CLOSED)) {
-			uint32_t r = W_RES(w);
-			uint64_t nw = r + 1 == size ? W_PACK(W_STATE(w) | ST_CLOSED | ST_FULL, 0, W_GEN(w))
-						    : w + W_RES_STEP;
+			const uint32_t r = W_RES(w);
+			/* the run: what is left of the batch, up to the segment's end (I1) */
+			const uint32_t k = size - r < n - done ? size - r : (uint32_t)(n - done);
+			const uint64_t nw = r + k == size
+				? W_PACK(W_STATE(w) | ST_CLOSED | ST_FULL, 0, W_GEN(w))
+				: w + (uint64_t)k * W_RES_STEP;
 
-			/* relaxed: the CAS only has to make the slot ours (atomicity
-			 * of W); the job is published by the release store of the
+			/* relaxed: the CAS only has to make the run ours (atomicity
+			 * of W); each job is published by the release store of its
 			 * stamp, and s itself is protected. */
 			if (atomic_compare_exchange_weak_explicit(&s->word, &w, nw, memory_order_relaxed,
 								  memory_order_relaxed)) {
 				PB_DELAY("seg:reserved");
-				s->jobs[r] = *job;
-				/* release: the job write happens-before a consumer's
-				 * acquire load that sees this stamp */
-				atomic_store_explicit(&s->ready[r], W_GEN(w), memory_order_release);
-				ret = PB_OK;
-				goto out;
+				for (uint32_t i = 0; i < k; i++) {
+					s->jobs[r + i] = jobs[done + i];
+					/* release: the job write happens-before a consumer's
+					 * acquire load that sees this stamp (slot by slot, so
+					 * consumers may start on the run's head at once) */
+					atomic_store_explicit(&s->ready[r + i], W_GEN(w), memory_order_release);
+				}
+				done += k;
+				if (done == n) {
+					ret = PB_OK;
+					goto out;
+				}
+				w = nw; /* FULL now: the rest goes to the successor */
+				break;
 			}
 		}
 		if (!(W_STATE(w) & ST_FULL)) { /* closed short by close() */
@@ -647,17 +737,19 @@ static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct
 			if (!spare)
 				spare = store_get(q->st, !q->bounded);
 			if (!spare && q->bounded) {
-				/* Ask the reclaimer for what it can free now, once. */
-				ro->end(rt);
+				/* Ask the reclaimer for what it can free now, once
+				 * (outside any operation: holds dropped). */
+				seg_drop_holds(ro, t);
 				pb_reclaim_barrier(ro, q->rc.dom, rt);
 				spare = store_get(q->st, false);
 				if (!spare) {
 					/* relaxed: a hint; missing it only delays reuse */
 					if (!atomic_load_explicit(&q->starved, memory_order_relaxed))
 						atomic_store_explicit(&q->starved, 1, memory_order_relaxed);
-					return PB_FULL;
+					*rcp = PB_FULL;
+					return done;
 				}
-				ro->begin(rt);
+				seg_op_begin(ro, t); /* holds dropped: the loop re-protects */
 				continue;
 			}
 			if (!spare) {
@@ -687,13 +779,22 @@ static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct
 		}
 	}
 out:
-	ro->end(rt);
+	seg_op_end(ro, t);
 	if (spare) {
 		pthread_mutex_lock(&q->st->mu);
 		store_put_locked(q->st, spare);
 		pthread_mutex_unlock(&q->st->mu);
 	}
-	return ret;
+	*rcp = ret;
+	return done;
+}
+
+static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
+{
+	int rc;
+
+	segmented_push_batch(q, t, job, 1, &rc);
+	return rc;
 }
 
 /* ---- pop ----------------------------------------------------------------- */
@@ -710,9 +811,12 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 
 	if (max == 0)
 		return 0;
-	ro->begin(rt);
-	for (;;) {
-		struct seg *s = ro->protect(rt, 0, (void *_Atomic *)&q->head);
+	seg_op_begin(ro, t);
+	for (bool first = true;; first = false) {
+		/* a held head is still protected (see "Protection held across
+		 * operations"); a detached one makes the head CAS below fail */
+		struct seg *s = first && t->hhead ? t->hhead
+			: ro->protect(rt, SLOT_HEAD, (void *_Atomic *)&q->head);
 		/* relaxed: gen was written before s was published (acquire in protect) */
 		uint32_t gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
 		/* relaxed: a stale h only makes the claim CAS below fail */
@@ -722,6 +826,8 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 		uint64_t w;
 		struct seg *nxt, *exp;
 
+		if (t->hold)
+			t->hhead = s;
 		SEG_CHECK(q, s, "pop");
 		if (PB_UNLIKELY(torture))
 			seg_torture_point(s, gen);
@@ -761,7 +867,7 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 			 * accept either (retire is allowed inside begin/end).
 			 */
 			if (q->retire_released)
-				ro->end(rt);
+				seg_drop_holds(ro, t);
 			PB_DELAY("seg:retire");
 			/* relaxed: the reclaimer's hand-off orders it before the free
 			 * function's decrement */
@@ -769,14 +875,15 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 			atomic_fetch_add_explicit(&q->st->retired, 1, memory_order_relaxed);
 			ro->retire(rt, &s->smr, segmented_seg_free, q->st);
 			if (!q->retire_released)
-				ro->end(rt);
-			ro->begin(rt);
+				seg_drop_holds(ro, t);
+			seg_op_begin(ro, t);
 		}
 	}
-	ro->end(rt);
+	seg_op_end(ro, t);
 	/* relaxed: a hint (see starved) */
 	if (n == 0 && q->bounded && atomic_load_explicit(&q->starved, memory_order_relaxed)) {
 		atomic_store_explicit(&q->starved, 0, memory_order_relaxed);
+		seg_drop_holds(ro, t); /* the barrier runs outside any operation */
 		pb_reclaim_barrier(ro, q->rc.dom, rt);
 	}
 	return n;
@@ -804,11 +911,17 @@ static void segmented_close(struct pb_queue *q)
 
 static void segmented_quiescent(struct pb_queue *q, struct pb_qthread *t)
 {
-	pb_reclaim_quiescent(q->rc.ops, t->rt);
+	/* Holds survive a quiescent point when the scheme has nothing to do
+	 * there (hp: a slot pins one segment, not a grace period). */
+	if (q->rc.ops->quiescent) {
+		seg_drop_holds(q->rc.ops, t);
+		q->rc.ops->quiescent(t->rt);
+	}
 }
 
 static void segmented_offline(struct pb_queue *q, struct pb_qthread *t)
 {
+	seg_drop_holds(q->rc.ops, t); /* a parked thread pins nothing */
 	pb_reclaim_offline(q->rc.ops, t->rt);
 }
 
@@ -868,6 +981,7 @@ const struct pb_queue_ops pb_backend_segmented = {
 	.thread_unregister = segmented_thread_unregister,
 	.push = segmented_push,
 	.pop_batch = segmented_pop_batch,
+	.push_batch = segmented_push_batch,
 	.close = segmented_close,
 	.quiescent = segmented_quiescent,
 	.offline = segmented_offline,

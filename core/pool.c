@@ -388,6 +388,10 @@ static void *worker_main(void *arg)
 		const int closing = atomic_load_explicit(&p->qclosed, memory_order_acquire);
 		size_t n = o->pop_batch(q, w->qt, w->buf, p->batch_max);
 
+		/* delay builds: widen the window between the pop and the exit
+		 * decision that stranded jobs before the closing protocol */
+		PB_DELAY("pool:popped");
+
 		if (n == 0 && busy) {
 			/* The end of this worker's busy spell: the harness times the
 			 * job phase up to the latest of these.  One clock read per
@@ -845,64 +849,129 @@ void pb_producer_online(struct pb_producer *pr)
 	pb_queue_online(pr->pool->qops, pr->pool->q, pr->qt);
 }
 
-void pb_producer_flush(struct pb_producer *pr)
+/* Flush with up to @nwake workers woken (the wake policy: one per
+ * wake_min_jobs jobs announced). */
+static void producer_flush_n(struct pb_producer *pr, unsigned nwake)
 {
 	struct pb_pool *p = pr->pool;
+	unsigned idle;
 
 	pr->unannounced = 0;
 	/* Between submits the producer holds nothing in the queue: a quiescent
 	 * state for the reclaimer.  QSBR needs it, or a producer that never
 	 * stops submitting holds every grace period (and every retired segment)
-	 * back.  Once per wake_min_jobs submits, and on every PB_FULL. */
+	 * back.  Once per wake_min_jobs submitted jobs, and on every PB_FULL. */
 	pb_queue_quiescent(p->qops, p->q, pr->qt);
 	if (p->channel)
 		return;
 	atomic_thread_fence(memory_order_seq_cst); /* push -> idle (see top) */
-	if (atomic_load_explicit(&p->idle, memory_order_relaxed) > 0)
-		pool_wake_workers(p, 1);
+	idle = atomic_load_explicit(&p->idle, memory_order_relaxed);
+	if (idle > 0)
+		pool_wake_workers(p, (int)(nwake < idle ? nwake : idle));
+}
+
+void pb_producer_flush(struct pb_producer *pr)
+{
+	producer_flush_n(pr, 1);
+}
+
+/*
+ * The backend's push or push_batch, inside the closing protocol (top of the
+ * file): raise in_push, then read closed.  relaxed store + light fence:
+ * against shutdown's closed store + heavy fence + in_push read, one side
+ * sees the other.  The release store that lowers in_push publishes the
+ * push to shutdown's acquire.
+ */
+static inline size_t pool_push(struct pb_pool *p, struct pb_producer *pr, const struct pb_job *jobs,
+			       size_t n, int *rc)
+{
+	size_t k;
+
+	atomic_store_explicit(&pr->in_push, 1, memory_order_relaxed);
+	closing_light_fence();
+	if (PB_UNLIKELY(atomic_load_explicit(&p->closed, memory_order_relaxed))) {
+		atomic_store_explicit(&pr->in_push, 0, memory_order_relaxed);
+		*rc = PB_CLOSED;
+		return 0;
+	}
+	if (n == 1) {
+		*rc = p->qops->push(p->q, pr->qt, jobs);
+		k = *rc == PB_OK;
+	} else {
+		k = pb_queue_push_batch(p->qops, p->q, pr->qt, jobs, n, rc);
+	}
+	atomic_store_explicit(&pr->in_push, 0, memory_order_release);
+	return k;
+}
+
+/* Bookkeeping once per submit call, whatever its size: k jobs went in, and
+ * rc says why the rest did not. */
+static inline void pool_after_push(struct pb_pool *p, struct pb_producer *pr,
+				   const struct pb_job *jobs, size_t k, int rc)
+{
+	if (PB_LIKELY(k)) {
+		/* relaxed: single writer; read approximately by the timer. */
+		atomic_store_explicit(&pr->submitted,
+				      atomic_load_explicit(&pr->submitted, memory_order_relaxed) + k,
+				      memory_order_relaxed);
+		if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->queued)
+			for (size_t i = 0; i < k; i++)
+				p->hooks->queued(p->hooks->ctx, &jobs[i]);
+		if (PB_UNLIKELY(atomic_load_explicit(&p->timer_parked, memory_order_relaxed) ==
+				TIMER_WAIT_SUBMIT))
+			pool_kick_timer(p, TIMER_WAIT_SUBMIT);
+		pr->unannounced += k;
+		if (PB_UNLIKELY(pr->unannounced >= p->wake_min))
+			producer_flush_n(pr, (unsigned)(pr->unannounced / p->wake_min));
+	}
+	if (PB_UNLIKELY(rc == PB_FULL)) {
+		atomic_store_explicit(&pr->full, atomic_load_explicit(&pr->full,
+				      memory_order_relaxed) + 1, memory_order_relaxed);
+		/* Someone must drain: make sure a worker is awake. */
+		if (!p->channel)
+			pb_producer_flush(pr);
+	}
 }
 
 int pb_pool_submit(struct pb_producer *pr, const struct pb_job *job)
 {
 	struct pb_pool *p = pr->pool;
 	int rc;
+	size_t k = pool_push(p, pr, job, 1, &rc);
 
-	/*
-	 * Closing protocol (top of the file): raise in_push, then read closed.
-	 * relaxed store + light fence: against shutdown's closed store + heavy
-	 * fence + in_push read, one side sees the other.  The release store
-	 * that lowers in_push publishes the push to shutdown's acquire.
-	 */
-	atomic_store_explicit(&pr->in_push, 1, memory_order_relaxed);
-	closing_light_fence();
-	if (PB_UNLIKELY(atomic_load_explicit(&p->closed, memory_order_relaxed))) {
-		atomic_store_explicit(&pr->in_push, 0, memory_order_relaxed);
-		return PB_CLOSED;
+	if (PB_LIKELY(k) || rc == PB_FULL)
+		pool_after_push(p, pr, job, k, rc);
+	return rc;
+}
+
+size_t pb_pool_submit_batch(struct pb_producer *pr, const struct pb_job *jobs, size_t n, int *rcp)
+{
+	struct pb_pool *p = pr->pool;
+	int rc = PB_OK;
+	size_t k = n ? pool_push(p, pr, jobs, n, &rc) : 0;
+
+	if (PB_LIKELY(k) || rc == PB_FULL)
+		pool_after_push(p, pr, jobs, k, rc);
+	if (rcp)
+		*rcp = rc;
+	return k;
+}
+
+/* Waiting for room: spin, then yield, then 50 us sleeps, holding nothing. */
+static void submit_backoff(struct pb_producer *pr, unsigned *tries)
+{
+	/* Waiting for room: hold nothing (QSBR grace periods go on). */
+	pb_producer_quiescent(pr);
+	if (*tries < 64) {
+		pb_cpu_relax();
+	} else if (*tries < 128) {
+		sched_yield();
+	} else {
+		struct timespec ts = {0, 50000};
+
+		nanosleep(&ts, NULL);
 	}
-	rc = p->qops->push(p->q, pr->qt, job);
-	atomic_store_explicit(&pr->in_push, 0, memory_order_release);
-	if (PB_UNLIKELY(rc != PB_OK)) {
-		if (rc == PB_FULL) {
-			atomic_store_explicit(&pr->full, atomic_load_explicit(&pr->full,
-					      memory_order_relaxed) + 1, memory_order_relaxed);
-			/* Someone must drain: make sure a worker is awake. */
-			if (!p->channel)
-				pb_producer_flush(pr);
-		}
-		return rc;
-	}
-	/* relaxed: single writer; read approximately by the timer. */
-	atomic_store_explicit(&pr->submitted,
-			      atomic_load_explicit(&pr->submitted, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	if (PB_UNLIKELY(p->hooks != NULL) && p->hooks->queued)
-		p->hooks->queued(p->hooks->ctx, job);
-	if (PB_UNLIKELY(atomic_load_explicit(&p->timer_parked, memory_order_relaxed) ==
-			TIMER_WAIT_SUBMIT))
-		pool_kick_timer(p, TIMER_WAIT_SUBMIT);
-	if (PB_UNLIKELY(++pr->unannounced >= p->wake_min))
-		pb_producer_flush(pr);
-	return PB_OK;
+	(*tries)++;
 }
 
 int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job)
@@ -914,19 +983,32 @@ int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job)
 
 		if (rc != PB_FULL)
 			return rc;
-		/* Waiting for room: hold nothing (QSBR grace periods go on). */
-		pb_producer_quiescent(pr);
-		if (tries < 64) {
-			pb_cpu_relax();
-		} else if (tries < 128) {
-			sched_yield();
-		} else {
-			struct timespec ts = {0, 50000};
-
-			nanosleep(&ts, NULL);
-		}
-		tries++;
+		submit_backoff(pr, &tries);
 	}
+}
+
+size_t pb_pool_submit_batch_wait(struct pb_producer *pr, const struct pb_job *jobs, size_t n)
+{
+	unsigned tries = 0;
+	size_t done = 0;
+
+	while (done < n) {
+		int rc;
+		size_t k = pb_pool_submit_batch(pr, jobs + done, n - done, &rc);
+
+		done += k;
+		if (rc == PB_CLOSED)
+			break;
+		if (rc == PB_FULL) {
+			/* Progress restarts the backoff, as a new per-job
+			 * submit_wait would: a ring that drains a few slots at a
+			 * time must not send the producer into 50 us sleeps. */
+			if (k)
+				tries = 0;
+			submit_backoff(pr, &tries);
+		}
+	}
+	return done;
 }
 
 /* ---- stats ---- */

@@ -96,6 +96,19 @@ void pb_producer_close(struct pb_producer *pr);
 
 /* Non-blocking: PB_OK, PB_FULL or PB_CLOSED. */
 int pb_pool_submit(struct pb_producer *pr, const struct pb_job *job);
+/*
+ * Non-blocking batch: queues a prefix of jobs[0..n) in order (the backend's
+ * push_batch: one slot reservation per segment run for segmented, one lock
+ * hold for mutex; a loop over push otherwise) and returns its length.  When
+ * that is less than n, *rc (if not NULL) says why jobs[k] was not queued:
+ * PB_FULL or PB_CLOSED; else PB_OK.  Bookkeeping (counters, the wake check,
+ * the timer kick) is done once per call: the wake policy then wakes one idle
+ * worker per wake_min_jobs jobs of the batch (docs/pool.md).
+ */
+size_t pb_pool_submit_batch(struct pb_producer *pr, const struct pb_job *jobs, size_t n, int *rc);
+/* Queues all n, waiting for room as pb_pool_submit_wait does; returns n, or
+ * fewer if the pool closed (jobs past the count were not queued). */
+size_t pb_pool_submit_batch_wait(struct pb_producer *pr, const struct pb_job *jobs, size_t n);
 /* Blocks (spin, then yield, then short sleeps) while the queue is full:
  * PB_OK or PB_CLOSED. */
 int pb_pool_submit_wait(struct pb_producer *pr, const struct pb_job *job);

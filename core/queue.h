@@ -31,6 +31,7 @@
 
 #include "job.h"
 #include "options.h"
+#include "pb.h"
 #include "reclaim.h"
 
 struct pb_queue;   /* backend-defined */
@@ -80,6 +81,17 @@ struct pb_queue_ops {
 	void (*close)(struct pb_queue *q);
 
 	/* Optional (NULL allowed): */
+	/*
+	 * Push jobs[0..n) in order, as n pushes by this thread would (so per-
+	 * producer FIFO holds across calls and within one).  Returns k, how many
+	 * were pushed: always a prefix.  k == n: *rc = PB_OK.  k < n: *rc says
+	 * why jobs[k] was not: PB_FULL (bounded, no room now; jobs[k..n) are
+	 * not queued) or PB_CLOSED.  A backend crosses its own internal
+	 * boundaries (segments) itself: a partial batch is never just "a
+	 * segment ended".  NULL: pb_queue_push_batch loops over push.
+	 */
+	size_t (*push_batch)(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *jobs,
+			     size_t n, int *rc);
 	/* Caller holds nothing in the queue (a worker between batches). */
 	void (*quiescent)(struct pb_queue *q, struct pb_qthread *t);
 	/* Around a long wait (parking); the thread calls nothing else in between. */
@@ -119,6 +131,21 @@ static inline void pb_queue_online(const struct pb_queue_ops *o, struct pb_queue
 {
 	if (o->online)
 		o->online(q, t);
+}
+/* push_batch, or the generic loop over push when the backend has none. */
+static inline size_t pb_queue_push_batch(const struct pb_queue_ops *o, struct pb_queue *q,
+					 struct pb_qthread *t, const struct pb_job *jobs, size_t n,
+					 int *rc)
+{
+	size_t k;
+
+	if (o->push_batch)
+		return o->push_batch(q, t, jobs, n, rc);
+	*rc = PB_OK;
+	for (k = 0; k < n; k++)
+		if ((*rc = o->push(q, t, &jobs[k])) != PB_OK)
+			break;
+	return k;
 }
 /* Zeroes *st when the backend has no stats hook. */
 void pb_queue_get_stats(const struct pb_queue_ops *o, struct pb_queue *q, struct pb_queue_stats *st);

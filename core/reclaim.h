@@ -72,6 +72,12 @@ struct pb_reclaim_stats {
 #define PB_RC_TYPE_STABLE 0x4u /* protects by re-validation; relies on nodes never being unmapped
                                   while the domain lives (limbo) */
 #define PB_RC_NO_REUSE    0x8u /* never runs fn before destroy (the "none" leak baseline) */
+#define PB_RC_HOLD        0x10u /* protection may be held across operations: between
+                                   begin and end a thread pins only the nodes in its
+                                   slots (hazard pointers), so a backend may leave a
+                                   slot set between operations and skip begin/protect/
+                                   end while the protected node is still what it
+                                   wants; it must end() before offline/unregister */
 
 struct pb_reclaim_ops {
 	unsigned abi;               /* PB_ABI_VERSION */

@@ -327,6 +327,44 @@ static void wait_until(uint64_t t)
 }
 
 /*
+ * Throughput mode with --submit-batch B > 1: ids [lo, hi) in calls of B
+ * jobs (pb_pool_submit_batch_wait: what does not fit waits for room, as
+ * pb_pool_submit_wait does per job).  The deadline is checked per call.
+ */
+static int submit_range_batched(struct producer *p, struct pb_producer *pr, uint64_t lo,
+				uint64_t hi, uint64_t deadline, uint64_t *next)
+{
+	struct pb_job jobs[PB_SUBMIT_BATCH_MAX];
+	const unsigned b = g_pt->submit_batch;
+	uint64_t id = lo;
+	int rc = 0;
+
+	while (id < hi) {
+		size_t n = hi - id < b ? (size_t)(hi - id) : b, k;
+
+		if (deadline && pb_now_ns() >= deadline)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t seq = (p->k + i) * p->nprod + p->idx;
+
+			jobs[i] = (struct pb_job){.fn = job_fn,
+				.arg = (void *)(uintptr_t)((id + i) |
+					(seq < g_first_len ? (seq + 1) << 32 : 0))};
+		}
+		k = pb_pool_submit_batch_wait(pr, jobs, n);
+		id += k;
+		p->k += k;
+		if (k < n) {
+			rc = PB_CLOSED;
+			break;
+		}
+	}
+	*next = id;
+	pb_producer_flush(pr);
+	return rc;
+}
+
+/*
  * Submit ids [lo, hi) in the point's mode; the phase's schedule (rate mode)
  * starts at @start; with @deadline != 0 stop submitting once it passed.
  * *next gets the first id not submitted.  Returns 0 or the submit status.
@@ -339,6 +377,8 @@ static int submit_range(struct producer *p, struct pb_producer *pr, uint64_t lo,
 	uint64_t id, room = 0;
 	int rc = 0;
 
+	if (pt->submit_batch > 1 && pt->mode == PB_MODE_THROUGHPUT && !pt->latency)
+		return submit_range_batched(p, pr, lo, hi, deadline, next);
 	for (id = lo; id < hi; id++) {
 		uint64_t seq = p->k * p->nprod + p->idx;
 

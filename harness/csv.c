@@ -34,7 +34,7 @@ static const char *const columns[] = {
 	"queue_allocs_per_job", "task_clock_ns", "cpu_util", "page_faults", "ipc", "cycles_per_job",
 	"instructions_per_job", "cache_refs_per_job", "cache_misses_per_job", "sample_ms", "rate_lag_max_ns",
 	/* schema 3: the end-to-end time beside the job phase (elapsed_ns) */
-	"e2e_ns", "e2e_ns_per_job", "queue_bound",
+	"e2e_ns", "e2e_ns_per_job", "queue_bound", "submit_batch",
 	/* schema 4: the order the rows ran in, the machine-speed canary (issue 8) */
 	"run_seq", "canary_before_ns", "canary_after_ns",
 	"note",
@@ -246,6 +246,7 @@ static void add_measure(struct row *r, const struct pb_point *pt, const struct p
 		add(r, "unbounded");
 	else
 		add_u(r, 1, res->queue_bound);
+	add(r, "%u", pt->submit_batch);
 }
 
 void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct pb_sweep *sw,

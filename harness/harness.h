@@ -16,8 +16,10 @@
 #include "registry.h"
 #include "topo.h"
 
-#define PB_SCHEMA_VERSION 4 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns;
-                              4: run_seq, canary_before_ns, canary_after_ns, status noisy */
+#define PB_SUBMIT_BATCH_MAX 4096u /* --submit-batch upper bound */
+#define PB_SCHEMA_VERSION 4 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns
+                              (then submit_batch); 4: run_seq, canary_before_ns, canary_after_ns,
+                              status noisy */
 
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
@@ -48,6 +50,7 @@ struct pb_sweep {
 	struct pb_strlist backends, reclaimers, workloads;
 	bool reclaim_given;
 	struct pb_ulist producers, workers, wake_min_jobs, flush_us, batch;
+	struct pb_ulist submit_batch; /* --submit-batch: jobs per pb_pool_submit_batch (1: per job) */
 	struct pb_strlist axis[AX_COUNT];
 	struct pb_settings bopt, ropt, wopt;
 	uint64_t jobs;
@@ -96,6 +99,7 @@ struct pb_point {
 	char axis[AX_COUNT][32]; /* normalised value or "-" */
 	unsigned producers, workers;
 	unsigned batch, wake_min_jobs;
+	unsigned submit_batch; /* jobs per submit call (1: pb_pool_submit_wait per job) */
 	uint64_t flush_us;
 	uint64_t jobs, warmup;
 	int *cpus_workers, *cpus_producers;

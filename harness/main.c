@@ -46,6 +46,8 @@ static void usage(FILE *f)
 		"  --wake-min-jobs LIST  pool wake threshold (default 128)\n"
 		"  --flush-us LIST       pool flush timer in microseconds (default 50)\n"
 		"  --batch LIST          jobs per pop_batch (default 64)\n"
+		"  --submit-batch LIST   jobs per submit call, pb_pool_submit_batch (default 1: per job,\n"
+		"                        as the seed); --mode throughput only\n"
 		"  --jobs N              timed jobs per run (default 200000)\n"
 		"  --workload-jobs NAME=N  timed jobs for workload NAME (repeatable; else --jobs)\n"
 		"  --warmup N|DURATION   untimed jobs before the timed phase (default jobs/10), or\n"
@@ -350,6 +352,7 @@ enum {
 	O_BATCH, O_PIN_W, O_PIN_P, O_APPEND, O_QUIET, O_BOPT, O_ROPT, O_WOPT, O_HELP,
 	O_MIN_REPS, O_MAX_FAIL, O_COV, O_RESUME, O_SHARD, O_WL_JOBS, O_DRY_RUN, /* sweep engine (H1) */
 	O_MODE, O_DURATION, O_RATE, O_LATENCY, O_SAMPLE_MS, /* measurement (H2) */
+	O_SUBMIT_BATCH,
 	O_ORDER, O_SEED, O_CANARY_TOL, O_NO_CALIBRATE, /* noisy machines (issue 8) */
 };
 
@@ -371,6 +374,7 @@ static const struct option run_longopts[] = {
 	{"wake-min-jobs", required_argument, NULL, O_WAKE},
 	{"flush-us", required_argument, NULL, O_FLUSH},
 	{"batch", required_argument, NULL, O_BATCH},
+	{"submit-batch", required_argument, NULL, O_SUBMIT_BATCH},
 	{"pin-workers", required_argument, NULL, O_PIN_W},
 	{"pin-producers", required_argument, NULL, O_PIN_P},
 	{"append", no_argument, NULL, O_APPEND},
@@ -462,6 +466,13 @@ static void check_measure(struct pb_sweep *sw)
 			       "always records latency", pb_mode_name(sw->mode));
 	if (sw->latency < 0)
 		sw->latency = sw->mode != PB_MODE_THROUGHPUT;
+	for (unsigned i = 0; i < sw->submit_batch.n; i++)
+		if (sw->submit_batch.v[i] > 1 && (sw->mode != PB_MODE_THROUGHPUT || sw->latency))
+			pb_usage_error_opt("submit-batch", "--submit-batch %llu needs --mode throughput with "
+					   "latency off (%s submits job by job), allowed otherwise: 1",
+					   (unsigned long long)sw->submit_batch.v[i],
+					   sw->mode != PB_MODE_THROUGHPUT ? pb_mode_name(sw->mode)
+					   : "latency recording");
 	if (!sw->duration_ns)
 		return;
 	if (sw->mode == PB_MODE_RATE) {
@@ -637,6 +648,9 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_WAKE: parse_ulist("wake-min-jobs", optarg, &sw.wake_min_jobs, 1, 1u << 24); break;
 		case O_FLUSH: parse_ulist("flush-us", optarg, &sw.flush_us, 1, 10000000); break;
 		case O_BATCH: parse_ulist("batch", optarg, &sw.batch, 1, 65536); break;
+		case O_SUBMIT_BATCH:
+			parse_ulist("submit-batch", optarg, &sw.submit_batch, 1, PB_SUBMIT_BATCH_MAX);
+			break;
 		case O_PIN_W: sw.pin_workers = optarg; break;
 		case O_PIN_P: sw.pin_producers = optarg; break;
 		case O_APPEND: sw.append = true; break;

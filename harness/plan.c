@@ -284,6 +284,10 @@ static void point_id(struct pb_point *pt, const struct pb_sweep *sw)
 		 (unsigned long long)pt->flush_us, (unsigned long long)pt->jobs, warm,
 		 pt->pin_workers, pt->pin_producers, pt->mode, (unsigned long long)pt->rate,
 		 (unsigned long long)pt->duration_ns, (int)pt->latency, pt->sample_ms);
+	/* Only when not the default, so that every earlier point keeps its id. */
+	if (pt->submit_batch != 1)
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), "|submit_batch=%u",
+			 pt->submit_batch);
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
 		h ^= *p;
 		h *= 0x100000001b3ull;
@@ -307,6 +311,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	struct bplan *bps;
 	struct pb_optvals rcbase[PB_LIST_MAX], wlbase[PB_LIST_MAX];
 	struct pb_ulist batch = sw->batch, wake = sw->wake_min_jobs, flush = sw->flush_us;
+	struct pb_ulist sbatch = sw->submit_batch;
 	struct pb_strlist pinw, pinp;
 	char err[1024];
 	const char *bad;
@@ -420,6 +425,10 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		flush.n = 1;
 		flush.v[0] = 50;
 	}
+	if (!sbatch.n) {
+		sbatch.n = 1;
+		sbatch.v[0] = 1;
+	}
 
 	/* Count, then expand. */
 	cap = 0;
@@ -431,7 +440,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		cap += c;
 	}
 	total = cap * sw->workloads.n * sw->producers.n * sw->workers.n * batch.n * wake.n * flush.n *
-		pinw.n * pinp.n;
+		sbatch.n * pinw.n * pinp.n;
 	if (total > MAX_POINTS)
 		pb_usage_error("the sweep has %zu points, more than %d: split it", total, MAX_POINTS);
 	pts = xcalloc(total, sizeof(*pts));
@@ -450,6 +459,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		for (unsigned ib = 0; ib < batch.n; ib++)
 		for (unsigned ik = 0; ik < wake.n; ik++)
 		for (unsigned iflush = 0; iflush < flush.n; iflush++)
+		for (unsigned isb = 0; isb < sbatch.n; isb++)
 		for (unsigned ipw = 0; ipw < pinw.n; ipw++)
 		for (unsigned ipp = 0; ipp < pinp.n; ipp++) {
 			struct pb_point *pt = &pts[n++];
@@ -478,6 +488,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			pt->batch = (unsigned)batch.v[ib];
 			pt->wake_min_jobs = (unsigned)wake.v[ik];
 			pt->flush_us = flush.v[iflush];
+			pt->submit_batch = (unsigned)sbatch.v[isb];
 			pt->jobs = workload_jobs(sw, pt->wl->name);
 			pt->warmup = sw->warmup < 0 ? pt->jobs / 10 : (uint64_t)sw->warmup;
 			if (pt->warmup > PB_MAX_JOBS - pt->jobs)

@@ -226,6 +226,8 @@ static void point_label(const struct pb_sweep *sw, const struct pb_point *pt, ch
 			off += (size_t)snprintf(buf + off, len - off, " %s=%s", pb_axis_opt[a], pt->axis[a]);
 	if (sw->batch.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " batch=%u", pt->batch);
+	if (sw->submit_batch.n && off < len)
+		off += (size_t)snprintf(buf + off, len - off, " submit-batch=%u", pt->submit_batch);
 	if (sw->wake_min_jobs.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " wake-min-jobs=%u", pt->wake_min_jobs);
 	if (sw->flush_us.n && off < len)

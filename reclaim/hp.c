@@ -335,7 +335,9 @@ const struct pb_reclaim_ops pb_reclaim_hp = {
 	.abi = PB_ABI_VERSION,
 	.name = "hp",
 	.summary = "Concurrency Kit ck_hp hazard pointers: validate-and-retry protect, threshold scans",
-	.flags = PB_RC_PROVEN,
+	/* HOLD: a set slot pins one node and nothing else (no section, no
+	 * epoch), so a backend may keep it set between operations. */
+	.flags = PB_RC_PROVEN | PB_RC_HOLD,
 	.options = hp_options,
 	.supported = NULL,
 	.create = hp_create,

@@ -28,7 +28,7 @@ REQUIRED = ["schema_version", "backend", "reclaim", "workload", "producers", "wo
             "status", "lost", "duplicated"]
 # Columns that define a point (a configuration); repetitions of a point share them.
 KEY = ["mode", "backend", "reclaim", "workload", "producers", "workers", "seg_size", "seg_count",
-       "capacity", "seg_supply", "batch", "wake_min_jobs", "flush_us", "pin_workers",
+       "capacity", "seg_supply", "batch", "submit_batch", "wake_min_jobs", "flush_us", "pin_workers",
        "pin_producers", "jobs", "duration_ms", "rate_target", "latency", "backend_opts",
        "reclaim_opts", "workload_opts"]
 # Key columns never shown in a legend label: the series name already says them,
@@ -39,7 +39,7 @@ KINDS = ["worker-scale", "producer-pressure", "segment-size", "latency", "channe
 # Preset file names (scripts/presets/NAME.ini) that are not themselves a kind.
 PRESET_ALIASES = {"quick": "worker-scale", "pinning": "placement", "workers": "worker-scale",
                   "producers": "producer-pressure", "seg-size": "segment-size",
-                  "segsize": "segment-size"}
+                  "segsize": "segment-size", "submit-batch": "generic"}
 
 # One colour per "backend/reclaim" (backend alone when it takes no reclaimer),
 # the same in every figure.  A series not listed gets a colour from a hash of
@@ -1103,6 +1103,8 @@ def plot(res, kind="auto", out=None, x=None, y=None, name=None, errors="auto"):
     if x is not None and x not in res.ok.columns:
         raise PlotError("x column %s is not in %s" % (x, res.csv))
     title = res.plot.get("title")
+    if kind == "generic" and name is None and res.preset:
+        name = res.preset  # e.g. submit-batch.png, not generic.png
     fig = DRAW[kind](res, y, errors, title, x)
     files = fig.save(out or res.dir, name or kind)
     note("%s figure (%s)" % (kind, why)) if why != "asked for" else None

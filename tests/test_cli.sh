@@ -90,6 +90,9 @@ first_workload=$(echo "$WORKLOADS" | head -1)
 # A one-letter typo (last letter doubled) must be refused with the suggestion.
 bad_input "unknown backend with suggestion" "did you mean '$first_backend'" --backend "${first_backend}${first_backend: -1}"
 bad_input "unknown backend names the value" "'nosuchqueue'" --backend nosuchqueue
+bad_input "--submit-batch 0" "value 0 is out of range for --submit-batch, allowed: 1 .. 4096" --submit-batch 0
+bad_input "--submit-batch over 4096" "value 4097 is out of range for --submit-batch" --submit-batch 1,4097
+bad_input "--submit-batch > 1 in latency mode" "--submit-batch 8 needs --mode throughput" --mode latency --submit-batch 8
 bad_input "unknown workload" "'${first_workload}${first_workload: -1}'" --workload "${first_workload}${first_workload: -1}"
 rc_backend=$(awk '/^  [^ ]/{b=$1} /^reclaimers:/{exit} /flags:.*reclaim/{print b; exit}' "$T/list")
 bad_input "unknown reclaimer" "'nosuchscheme'" --backend "${rc_backend:-$first_backend}" --reclaim nosuchscheme
@@ -274,6 +277,22 @@ if [ $rc -eq 0 ] && [ "$got" = "$want" ]; then
 	ok "queue_bound: segmented unbounded by default, 4096 bounded 64x64; mutex 4096; ckring 4095"
 else
 	fail "queue_bound: segmented unbounded by default, 4096 bounded 64x64; mutex 4096; ckring 4095" "rc=$rc got '$got'" "$(tail -2 "$T/bound.err")"
+fi
+
+# ---- --submit-batch is an axis: one point per value, recorded, validated ------
+"$PB" run --backend segmented,mutex,ckring --reclaim hp --submit-batch 1,7,64 --jobs 3000 --reps 1 \
+	--out "$T/sbatch" >/dev/null 2>"$T/sbatch.err"
+rc=$?
+got=$("$PY" -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(len(rows), sorted(set(r["submit_batch"] for r in rows), key=int),
+      all(r["status"] == "ok" and r["lost"] == "0" and r["duplicated"] == "0" for r in rows),
+      len(set(r["point_id"] for r in rows)))' "$T/sbatch/results.csv" 2>&1)
+if [ $rc -eq 0 ] && [ "$got" = "9 ['1', '7', '64'] True 9" ]; then
+	ok "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids"
+else
+	fail "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids" "rc=$rc got: $got" "$(tail -2 "$T/sbatch.err")"
 fi
 
 # ---- a child never outlives its parent, nor its own deadline -----------------

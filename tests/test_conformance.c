@@ -639,6 +639,7 @@ struct mt {
 	uint64_t per;        /* jobs per producer (upper bound with concurrent close) */
 	atomic_uchar *seen;  /* [nprod * per] */
 	bool close_early;    /* main closes the queue while producers run */
+	unsigned batch;      /* > 0: producers use push_batch, 1..batch jobs a call */
 	/* Counters: seq_cst is not needed for the totals themselves, but the
 	 * termination test reads them together with producers_done, so keep the
 	 * default order and avoid reasoning about it in a test. */
@@ -676,10 +677,35 @@ static void *producer_main(void *arg)
 	/* relaxed: `stop` only asks threads to give up early after an error;
 	 * nothing is read on the strength of it. */
 	for (seq = 0; seq < m->per && !atomic_load_explicit(&m->stop, memory_order_relaxed);) {
-		make_job(&j, a->id, seq);
-		rc = c->q->push(m->qi.q, t, &j);
+		if (m->batch) {
+			/* A random size each call, so runs start and end at every
+			 * offset of a segment (per-producer FIFO across batch and
+			 * segment boundaries, partial batches at full and close). */
+			struct pb_job jb[64];
+			size_t want = 1 + tc_rand(&rnd) % m->batch, k;
+
+			if (want > m->per - seq)
+				want = m->per - seq;
+			for (size_t i = 0; i < want; i++)
+				make_job(&jb[i], a->id, seq + i);
+			rc = 12345;
+			k = pb_queue_push_batch(c->q, m->qi.q, t, jb, want, &rc);
+			if (k > want || (k == want) != (rc == PB_OK)) {
+				tc_err(&m->errs, "%s: producer %u: push_batch(%zu) returned %zu with rc %d",
+				       c->desc, a->id, want, k, rc);
+				atomic_store(&m->stop, 1);
+				break;
+			}
+			seq += k;
+			if (k && rc == PB_FULL)
+				continue; /* a partial batch: the rest goes next call */
+		} else {
+			make_job(&j, a->id, seq);
+			rc = c->q->push(m->qi.q, t, &j);
+			if (rc == PB_OK)
+				seq++;
+		}
 		if (rc == PB_OK) {
-			seq++;
 			stuck_since = 0;
 			tc_maybe_yield(&rnd, 5);
 			if ((seq & 63) == 0)
@@ -802,7 +828,7 @@ static void *consumer_main(void *arg)
 }
 
 static void run_mt(const struct conf *c, unsigned nprod, unsigned ncons, uint64_t total,
-		   bool close_early)
+		   bool close_early, unsigned batch)
 {
 	struct mt *m = calloc(1, sizeof(*m));
 	struct mt_arg args[32];
@@ -817,6 +843,7 @@ static void run_mt(const struct conf *c, unsigned nprod, unsigned ncons, uint64_
 	m->ncons = ncons;
 	m->per = total / nprod;
 	m->close_early = close_early;
+	m->batch = batch;
 	m->seen = calloc(nprod * m->per, sizeof(*m->seen));
 	assert_non_null(m->seen);
 	tc_errs_init(&m->errs);
@@ -880,8 +907,9 @@ static void run_mt(const struct conf *c, unsigned nprod, unsigned ncons, uint64_
 	}
 	qi_close(&m->qi);
 	pthread_barrier_destroy(&m->start);
-	print_message("  %-60s %ux%u%s %7" PRIu64 " jobs %6.0f ms\n", c->desc, nprod, ncons,
-		      close_early ? " close" : "", pushed, (pb_now_ns() - t0) / 1e6);
+	print_message("  %-60s %ux%u%s%s %7" PRIu64 " jobs %6.0f ms\n", c->desc, nprod, ncons,
+		      close_early ? " close" : "", batch ? " batch" : "", pushed,
+		      (pb_now_ns() - t0) / 1e6);
 	free(m->seen);
 	free(m);
 }
@@ -895,21 +923,21 @@ static void test_mt_1x1(void **state)
 {
 	(void)state;
 	for (size_t ci = 0; ci < nconfs; ci++)
-		run_mt(&confs[ci], 1, 1, mt_jobs(&confs[ci]), false);
+		run_mt(&confs[ci], 1, 1, mt_jobs(&confs[ci]), false, 0);
 }
 
 static void test_mt_2x2(void **state)
 {
 	(void)state;
 	for (size_t ci = 0; ci < nconfs; ci++)
-		run_mt(&confs[ci], 2, 2, mt_jobs(&confs[ci]), false);
+		run_mt(&confs[ci], 2, 2, mt_jobs(&confs[ci]), false, 0);
 }
 
 static void test_mt_4x4(void **state)
 {
 	(void)state;
 	for (size_t ci = 0; ci < nconfs; ci++)
-		run_mt(&confs[ci], 4, 4, mt_jobs(&confs[ci]), false);
+		run_mt(&confs[ci], 4, 4, mt_jobs(&confs[ci]), false, 0);
 }
 
 /* close() racing with pushes: every push that returned PB_OK is popped exactly once. */
@@ -917,7 +945,83 @@ static void test_mt_close(void **state)
 {
 	(void)state;
 	for (size_t ci = 0; ci < nconfs; ci++)
-		run_mt(&confs[ci], 2, 2, tc_scale(20000), true);
+		run_mt(&confs[ci], 2, 2, tc_scale(20000), true, 0);
+}
+
+/*
+ * Batch push (push_batch, or the generic loop for backends without one):
+ * exactly-once and per-producer FIFO with batches of 1..64 jobs at 1x1, 2x2
+ * and 4x4, and with close() racing them.
+ */
+static void test_mt_batch(void **state)
+{
+	(void)state;
+	for (size_t ci = 0; ci < nconfs; ci++) {
+		run_mt(&confs[ci], 1, 1, mt_jobs(&confs[ci]) / 2, false, 64);
+		run_mt(&confs[ci], 2, 2, mt_jobs(&confs[ci]) / 2, false, 64);
+		run_mt(&confs[ci], 4, 4, mt_jobs(&confs[ci]) / 2, false, 17);
+		run_mt(&confs[ci], 2, 2, tc_scale(20000), true, 64);
+	}
+}
+
+/*
+ * Partial batches, one thread: a bounded backend takes exactly as many jobs
+ * of an oversized batch as push would (PB_FULL for the rest); after close
+ * a batch takes none (PB_CLOSED); what went in comes out in order.
+ */
+static void test_batch_partial(void **state)
+{
+	(void)state;
+	for (size_t ci = 0; ci < nconfs; ci++) {
+		const struct conf *c = &confs[ci];
+		const size_t n = 300;
+		struct pb_job *jb = calloc(n, sizeof(*jb));
+		unsigned char *seen = calloc(2 * n + 1, 1);
+		uint64_t fit = 0, next = 0, popped = 0;
+		struct qinst qi;
+		struct pb_qthread *t;
+		size_t k;
+		int rc;
+
+		assert_non_null(jb);
+		assert_non_null(seen);
+		qi_open(c, &qi);
+		t = qi_register(&qi);
+		/* How many single pushes fit (bounded), capped at n. */
+		if (c->q->flags & PB_Q_BOUNDED) {
+			while (fit < n && push_one(c, &qi, t, fit) == PB_OK)
+				fit++;
+			while (popped < fit)
+				popped += pop_check(c, &qi, t, 64, 2 * n + 1, &next, seen);
+		}
+		for (size_t i = 0; i < n; i++)
+			make_job(&jb[i], 0, popped + i);
+		k = pb_queue_push_batch(c->q, qi.q, t, jb, n, &rc);
+		if ((c->q->flags & PB_Q_BOUNDED) && fit < n) {
+			if (k != fit || rc != PB_FULL)
+				fail_msg("%s: batch of %zu into an empty queue that holds %" PRIu64
+					 ": took %zu, rc %d (want %" PRIu64 ", PB_FULL)", c->desc, n, fit,
+					 k, rc, fit);
+		} else if (k != n || rc != PB_OK) {
+			fail_msg("%s: batch of %zu took %zu, rc %d", c->desc, n, k, rc);
+		}
+		for (size_t got = 0; got < k;) {
+			size_t m = pop_check(c, &qi, t, 64, 2 * n + 1, &next, seen);
+
+			if (m == 0)
+				fail_msg("%s: %zu of %zu batched jobs popped, then nothing", c->desc, got, k);
+			got += m;
+		}
+		c->q->close(qi.q);
+		rc = 12345;
+		k = pb_queue_push_batch(c->q, qi.q, t, jb, 8, &rc);
+		if (k != 0 || rc != PB_CLOSED)
+			fail_msg("%s: batch after close took %zu, rc %d (want 0, PB_CLOSED)", c->desc, k, rc);
+		c->q->thread_unregister(qi.q, t);
+		qi_close(&qi);
+		free(jb);
+		free(seen);
+	}
 }
 
 int main(void)
@@ -933,6 +1037,8 @@ int main(void)
 		cmocka_unit_test(test_mt_2x2),
 		cmocka_unit_test(test_mt_4x4),
 		cmocka_unit_test(test_mt_close),
+		cmocka_unit_test(test_mt_batch),
+		cmocka_unit_test(test_batch_partial),
 	};
 
 	return cmocka_run_group_tests(tests, setup_confs, NULL);

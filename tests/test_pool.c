@@ -799,6 +799,7 @@ struct racer {
 	struct tc_errs *errs;
 	size_t ok;            /* submits that returned PB_OK: jobs [0, ok) */
 	uint64_t seed;
+	bool batch;           /* submit with pb_pool_submit_batch, 1..32 jobs a call */
 };
 
 static void *racer_main(void *arg)
@@ -809,7 +810,29 @@ static void *racer_main(void *arg)
 	if (!pr)
 		tc_err(r->errs, "pb_producer_open failed");
 	pthread_barrier_wait(r->bar);
-	for (size_t i = 0; pr && i < r->s->n; i++) {
+	for (size_t i = 0; pr && r->batch && i < r->s->n;) {
+		struct pb_job jb[32];
+		size_t want = 1 + tc_rand(&r->seed) % 32, k;
+		int rc;
+
+		if (want > r->s->n - i)
+			want = r->s->n - i;
+		for (size_t x = 0; x < want; x++)
+			jb[x] = tjob_job(&r->s->jobs[i + x]);
+		k = pb_pool_submit_batch(pr, jb, want, &rc);
+		i += k;
+		r->ok += k;
+		if (rc == PB_CLOSED)
+			break;
+		if (rc == PB_FULL)
+			sched_yield();
+		else if (rc != PB_OK || k != want) {
+			tc_err(r->errs, "submit_batch(%zu) returned %zu, rc %d", want, k, rc);
+			break;
+		}
+		tc_maybe_yield(&r->seed, 3);
+	}
+	for (size_t i = 0; pr && !r->batch && i < r->s->n; i++) {
 		struct pb_job j = tjob_job(&r->s->jobs[i]);
 		int rc;
 
@@ -850,7 +873,8 @@ static void racing_shutdown_round(const struct pconf *pc, unsigned workers, uint
 	pthread_barrier_init(&bar, NULL, NPROD + 1);
 	for (int i = 0; i < NPROD; i++) {
 		rs[i] = (struct racer){.p = p, .s = jobset_new(tc_slow_build() ? 1024 : 4096),
-				       .bar = &bar, .errs = &errs, .seed = tc_rand(seed)};
+				       .bar = &bar, .errs = &errs, .seed = tc_rand(seed),
+				       .batch = (tc_rand(seed) & 1) != 0};
 		tc_spawn(&th[i], racer_main, &rs[i]);
 	}
 	pthread_barrier_wait(&bar);
@@ -1014,6 +1038,91 @@ static void test_timer_quiet_during_batch(void **state)
 		print_message("  %-40s timer wakes %" PRIu64 ", batches %" PRIu64 "\n", pc->desc,
 			      st.timer_wakes, st.batches);
 		jobset_free(s);
+	}
+}
+
+/*
+ * Batch submit keeps the pool's semantics: cancellation (flag and deadline)
+ * is checked per job, every cleanup runs once, the counters count jobs (not
+ * calls), and a shutdown with a deadline reports exactly the jobs that
+ * destroy then cleans up as not run.
+ */
+static void submit_in_batches(const struct pconf *pc, struct pb_producer *pr, struct pb_job *jobs,
+			      size_t n, size_t per_call)
+{
+	for (size_t i = 0; i < n; i += per_call) {
+		size_t want = n - i < per_call ? n - i : per_call;
+		size_t k = pb_pool_submit_batch_wait(pr, jobs + i, want);
+
+		if (k != want)
+			fail_msg("%s: submit_batch_wait(%zu) queued %zu", pc->desc, want, k);
+	}
+}
+
+static void test_batch_submit(void **state)
+{
+	(void)state;
+	FOR_EACH_PCONF(pc, true) {
+		const size_t n = 300, slow = 100;
+		struct jobset *s = jobset_new(n);
+		struct pb_job *jobs = calloc(n, sizeof(*jobs));
+		struct pb_pool_config cfg;
+		struct pb_pool *p;
+		struct pb_producer *pr;
+		struct pb_pool_stats st;
+		struct pb_shutdown_report rep;
+		struct outcome o;
+		uint64_t want_cancel = 0;
+
+		assert_non_null(jobs);
+		for (size_t i = 0; i < n; i++) {
+			jobs[i] = tjob_job(&s->jobs[i]);
+			if (i % 3 == 1) {
+				atomic_store(&s->jobs[i].cancel, 1);
+				want_cancel++;
+			} else if (i % 3 == 2 && i % 2) {
+				jobs[i].deadline_ns = 1; /* long past */
+				want_cancel++;
+			}
+		}
+		cfg_init(&cfg, pc, 2);
+		p = pool_new(pc, &cfg);
+		pr = producer_new(pc, p);
+		submit_in_batches(pc, pr, jobs, n, 7);
+		pb_producer_close(pr);
+		pb_pool_shutdown(p, 0, &rep);
+		pb_pool_stats(p, &st);
+		pb_pool_destroy(p);
+		o = jobset_check(pc->desc, s, n);
+		if (st.submitted != n || o.cancelled != want_cancel || st.cancelled != want_cancel ||
+		    st.executed != n - want_cancel || o.not_run || rep.not_run)
+			fail_msg("%s: batches of 7: submitted %" PRIu64 ", cancelled %" PRIu64
+				 " (stats %" PRIu64 "), executed %" PRIu64 ", want %" PRIu64 " cancelled",
+				 pc->desc, st.submitted, o.cancelled, st.cancelled, st.executed,
+				 want_cancel);
+		jobset_free(s);
+
+		/* Deadline: ~1 s of work in batches of 16, 30 ms allowed. */
+		s = jobset_new(slow);
+		for (size_t i = 0; i < slow; i++) {
+			s->jobs[i].sleep_us = 10000;
+			jobs[i] = tjob_job(&s->jobs[i]);
+		}
+		cfg_init(&cfg, pc, 1);
+		p = pool_new(pc, &cfg);
+		pr = producer_new(pc, p);
+		submit_in_batches(pc, pr, jobs, slow, 16);
+		pb_producer_close(pr);
+		pb_pool_shutdown(p, 30000000, &rep);
+		pb_pool_destroy(p);
+		o = jobset_check(pc->desc, s, slow);
+		if (!rep.timed_out || rep.not_run == 0 || o.not_run != rep.not_run ||
+		    o.ran + o.cancelled + o.not_run != slow)
+			fail_msg("%s: batch submit, deadline shutdown: timed_out %d, report not run %" PRIu64
+				 ", destroy cleaned up %" PRIu64 " as not run, ran %" PRIu64, pc->desc,
+				 rep.timed_out, rep.not_run, o.not_run, o.ran);
+		jobset_free(s);
+		free(jobs);
 	}
 }
 
@@ -1254,6 +1363,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown_deadline),
 		cmocka_unit_test(test_destroy_drains),
 		cmocka_unit_test(test_racing_shutdown),
+		cmocka_unit_test(test_batch_submit),
 		cmocka_unit_test(test_concurrent_shutdown),
 		cmocka_unit_test(test_timer_quiet_during_batch),
 		cmocka_unit_test(test_hooks),
