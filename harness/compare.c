@@ -386,13 +386,17 @@ static const char *cell(const struct pb_table *t, size_t r, const char *col)
 	return c >= 0 ? t->rows[r][c] : "-";
 }
 
+static const char *const extra[] = {"seg_size", "seg_count", "capacity", "seg_supply",
+				    "pin_workers", "pin_producers", "mode"};
+/* Which extra[] columns differ among the points compared (set before labels). */
+static bool extra_varies[PB_ARRAY_SIZE(extra)];
+
 /* "segmented/hp empty p=1 w=2 seg_size=64": the point's axes, less those
- * the series filters fix (they are the same on every line). */
+ * the series filters fix (they are the same on every line) and the extra
+ * columns that are the same on every line. */
 static void label(const struct pb_table *t, size_t r, const struct series *sa,
 		  const struct series *sb, char *buf, size_t len)
 {
-	static const char *const extra[] = {"seg_size", "seg_count", "capacity", "seg_supply",
-					    "pin_workers", "pin_producers", "mode"};
 	size_t off = 0;
 
 	if (!excluded("backend", sa, sb))
@@ -407,8 +411,7 @@ static void label(const struct pb_table *t, size_t r, const struct series *sa,
 	for (size_t i = 0; i < PB_ARRAY_SIZE(extra) && off < len; i++) {
 		const char *v = cell(t, r, extra[i]);
 
-		if (excluded(extra[i], sa, sb) || !strcmp(v, "-") || !strcmp(v, "none") ||
-		    !strcmp(v, "throughput"))
+		if (excluded(extra[i], sa, sb) || !extra_varies[i] || !strcmp(v, "-"))
 			continue;
 		off += (size_t)snprintf(buf + off, len - off, " %s=%s", extra[i], v);
 	}
@@ -430,7 +433,7 @@ int pb_compare_cmd(int argc, char **argv)
 	struct series sa, sb, *psa = NULL, *psb = NULL;
 	struct side A = {0}, B = {0};
 	size_t ncommon = 0;
-	int c_ma, c_mb;
+	int c_ma, c_mb, lw = 5;
 	FILE *csv = NULL;
 	char tmp[4096];
 
@@ -516,7 +519,30 @@ int pb_compare_cmd(int argc, char **argv)
 	printf("A: %s\nB: %s\nmetric: %s (ok repetitions); ratio B/A: Hodges-Lehmann, 95%% CI: "
 	       "Moses, p: Mann-Whitney U; ~ p >= 0.05\n\n",
 	       a_arg ? a_arg : dirs[0], b_arg ? b_arg : dirs[1], metric);
-	printf("%-44s %12s %12s %8s %19s %7s %5s\n", "point", "median A", "median B", "B/A",
+	/* Extra columns in the labels: those that differ among the points compared. */
+	for (size_t e = 0; e < PB_ARRAY_SIZE(extra); e++) {
+		const char *first = NULL;
+
+		for (size_t i = 0; i < A.np; i++) {
+			const char *v = cell(A.t, A.p[i].row0, extra[e]);
+
+			if (first && strcmp(first, v))
+				extra_varies[e] = true;
+			first = first ? first : v;
+		}
+	}
+	/* The point column is as wide as its longest label. */
+	for (size_t i = 0; i < A.np; i++)
+		for (size_t j = 0; j < B.np; j++) {
+			char lab[512];
+
+			if (strcmp(A.p[i].key, B.p[j].key))
+				continue;
+			label(A.t, A.p[i].row0, psa, psb, lab, sizeof(lab));
+			if ((int)strlen(lab) > lw)
+				lw = (int)strlen(lab);
+		}
+	printf("%-*s %12s %12s %8s %19s %7s %5s\n", lw, "point", "median A", "median B", "B/A",
 	       "95% CI", "p", "n");
 	for (size_t i = 0; i < A.np; i++)
 		for (size_t j = 0; j < B.np; j++) {
@@ -529,8 +555,8 @@ int pb_compare_cmd(int argc, char **argv)
 				continue;
 			label(A.t, pa->row0, psa, psb, lab, sizeof(lab));
 			if (!pa->n || !pb->n) {
-				printf("%-44s %12s %12s %8s %19s %7s %2u,%-2u no ok repetition on a side\n",
-				       lab, "-", "-", "-", "-", "-", pa->n, pb->n);
+				printf("%-*s %12s %12s %8s %19s %7s %2u,%-2u no ok repetition on a side\n",
+				       lw, lab, "-", "-", "-", "-", "-", pa->n, pb->n);
 				if (csv) {
 					pb_csv_put_field(csv, lab, 1);
 					fprintf(csv, ",%s,%s,%s,%u,%u,-,-,-,-,-,-,-,false\n",
@@ -550,7 +576,7 @@ int pb_compare_cmd(int argc, char **argv)
 			else
 				snprintf(ci, sizeof(ci), "n/a (few reps)");
 			snprintf(pv, sizeof(pv), "%.3f", r.p);
-			printf("%-44s %12.2f %12.2f %7.3fx %19s %7s %2u,%-2u %s\n", lab, r.med_a, r.med_b,
+			printf("%-*s %12.2f %12.2f %7.3fx %19s %7s %2u,%-2u %s\n", lw, lab, r.med_a, r.med_b,
 			       r.ratio, ci, pv, pa->n, pb->n, sig ? "" : "~");
 			if (csv) {
 				pb_csv_put_field(csv, lab, 1);
