@@ -35,7 +35,7 @@ KEY = ["mode", "backend", "reclaim", "workload", "producers", "workers", "seg_si
 # or they repeat what another column says.
 NOT_IN_LABEL = {"backend", "reclaim", "workload", "backend_opts"}
 KINDS = ["worker-scale", "producer-pressure", "segment-size", "latency", "channel", "reclaim",
-         "placement", "generic"]
+         "placement", "generic", "drift"]
 # Preset file names (scripts/presets/NAME.ini) that are not themselves a kind.
 PRESET_ALIASES = {"quick": "worker-scale", "pinning": "placement", "workers": "worker-scale",
                   "producers": "producer-pressure", "seg-size": "segment-size",
@@ -1021,9 +1021,51 @@ def pending_over_time(ax, ts, split):
     return drawn
 
 
+def fig_drift(res, metric, errors, title, x=None):
+    """Every repetition's @metric against run_seq (the order the rows ran in,
+    issue 8), one panel per workload, one colour per series; noisy rows (the
+    canary ran slow around them) as hollow markers.  Drift over time shows as
+    a slope shared by every series; interleaving spreads it over all of them."""
+    import pandas as pd
+    if "run_seq" not in res.df.columns:
+        raise PlotError("%s has no run_seq column (schema 4): the drift figure needs the "
+                        "order the rows ran in" % res.csv)
+    rows = res.df[res.df["status"].str.strip().isin(["ok", "noisy"])].copy()
+    rows["_x"] = pd.to_numeric(rows["run_seq"], errors="coerce")
+    rows["_y"] = pd.to_numeric(rows[metric if metric in rows.columns else "ns_per_job"],
+                               errors="coerce")
+    rows["series"] = rows["backend"].where(rows["reclaim"].isin(["-", ""]),
+                                           rows["backend"] + "/" + rows["reclaim"])
+    rows = rows[rows["_x"].notna() & rows["_y"].notna()]
+    wls = workloads_of(rows)
+    nr, nc = grid_for(len(wls))
+    f = Figure(res, "drift", title or "%s in the order the runs ran" % AXIS.get(metric, metric),
+               nr, nc)
+    f.errors.add("none (one marker per repetition)")
+    for i, wl in enumerate(wls):
+        ax = f.axes[i // nc][i % nc]
+        sub = rows[rows["workload"] == wl]
+        drawn = []
+        for ser in sorted(set(sub["series"])):
+            s = sub[sub["series"] == ser]
+            ok = s[s["status"].str.strip() == "ok"]
+            noisy = s[s["status"].str.strip() == "noisy"]
+            ax.plot(ok["_x"], ok["_y"], "o", color=colour(ser), label=ser, markersize=4)
+            if len(noisy):
+                ax.plot(noisy["_x"], noisy["_y"], "o", markerfacecolor="none",
+                        color=colour(ser), label="%s (noisy)" % ser, markersize=5)
+            drawn.append(ser)
+        scale_y(ax, list(sub["_y"]))
+        f.panel(ax, "workload: %s" % wl, "run_seq (order run)", AXIS.get(metric, metric), drawn)
+    for j in range(len(wls), nr * nc):
+        f.axes[j // nc][j % nc].set_visible(False)
+    return f
+
+
 DRAW = {"worker-scale": fig_worker_scale, "producer-pressure": fig_producer_pressure,
         "segment-size": fig_segment_size, "latency": fig_latency, "channel": fig_channel,
-        "reclaim": fig_reclaim, "placement": fig_placement, "generic": fig_generic}
+        "reclaim": fig_reclaim, "placement": fig_placement, "generic": fig_generic,
+        "drift": fig_drift}
 
 
 def auto_kind(res):

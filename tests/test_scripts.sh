@@ -354,6 +354,24 @@ else
 	fail "plot.py: placement auto is not an axis" "$(cat "$T/err")" "$(ls "$T/mpl/autopin" 2>&1)"
 fi
 
+# Drift: every repetition against run_seq, noisy rows hollow; refused without run_seq.
+mkdir -p "$T/r/drift"
+awk -F, -v OFS=, 'NR == 1 {print $0, "run_seq"; next} {if (NR % 7 == 0) $14 = "noisy"; print $0, NR - 1}' \
+	"$FIX/worker-scale.csv" >"$T/r/drift/results.csv"
+if "$PY" "$PLOT" "$T/r/drift/results.csv" --kind drift --out "$T/mpl/drift" >/dev/null 2>"$T/err" &&
+   sidecar "$T/mpl/drift/drift.json" "s['kind'] == 'drift' and all(p['xlabel'].startswith('run_seq') for p in s['panels']) and any('(noisy)' in c for p in s['panels'] for c in p['colours'])" >/dev/null; then
+	ok "plot.py --kind drift: every repetition against run_seq, noisy rows marked"
+else
+	fail "plot.py --kind drift" "$(cat "$T/err")"
+fi
+"$PY" "$PLOT" "$T/r/worker-scale/results.csv" --kind drift --out "$T/mpl/nodrift" >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "no run_seq column" "$T/err"; then
+	ok "plot.py --kind drift without run_seq: a clear error"
+else
+	fail "plot.py --kind drift without run_seq: a clear error" "rc=$rc" "$(cat "$T/err")"
+fi
+
 # ---- plot.gp -----------------------------------------------------------------
 if command -v gnuplot >/dev/null 2>&1; then
 	gnuplot -e "csv='$T/r/worker-scale/results.csv'; term='dumb'" "$ROOT/scripts/plot.gp" >"$T/dumb" 2>"$T/err"
