@@ -178,8 +178,17 @@ static inline void closing_light_fence(void)
 static void closing_heavy_fence(void)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	if (g_membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-		pb_log("membarrier failed after registration: %s", strerror(errno));
+	if (!g_membarrier || syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return;
+	/* A process forked after registering may not inherit it: register
+	 * again and retry, else the global (slow, registration-free) command;
+	 * producers use only a compiler barrier, so one of them must work. */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 &&
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+		pb_log("membarrier failed after registration: %s (submits racing this shutdown "
+		       "may be missed)", strerror(errno));
 }
 
 /* ---- futex helpers ---- */

@@ -10,7 +10,7 @@
  *    median of 5 batches; reported: min and median over the pairs.
  *  - one contended atomic increment: t = 1 .. n threads fetch_add one
  *    counter for a fixed time; ns per increment per thread and total Mops/s.
- *  - a batched SPSC ring (the anchor's floor, ../shared/anchors/floor.md):
+ *  - a batched SPSC ring (the floor measured when the project started):
  *    32-byte items, the producer publishes its tail every 64 items, the
  *    consumer drains everything visible and publishes its head once per
  *    drain; ns per item, the fastest of 3 runs of 4M items.

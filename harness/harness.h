@@ -24,7 +24,9 @@
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
 
-/* The four backend-option axes: CLI flag, option name, CSV column. */
+/* The four backend options with their own flag and CSV column (--seg-size
+ * LIST is --backend-opt seg-size=LIST); any other declared option is an axis
+ * through --backend-opt / --reclaim-opt / --workload-opt NAME=V1,V2. */
 enum pb_axis { AX_SEG_SIZE, AX_SEG_COUNT, AX_CAPACITY, AX_SEG_SUPPLY, AX_COUNT };
 extern const char *const pb_axis_opt[AX_COUNT]; /* "seg-size", ... (base.c) */
 
@@ -38,21 +40,26 @@ struct pb_ulist {
 	uint64_t v[PB_LIST_MAX];
 };
 
-/* name=value settings given with --backend-opt / --reclaim-opt / --workload-opt */
+/* name=value settings given with --backend-opt / --reclaim-opt / --workload-opt;
+ * a value may be a comma list (an axis).  The last setting of a name wins. */
 struct pb_settings {
 	unsigned n;
 	char *name[PB_SETTINGS_MAX];
 	char *value[PB_SETTINGS_MAX];
+	const char *flag[PB_SETTINGS_MAX]; /* NULL, or "seg-size" etc. for --seg-size LIST */
+	bool from_file[PB_SETTINGS_MAX];   /* came from the sweep file (the command line wins) */
 };
 
 /* Everything the run command was given (after parsing, before planning). */
 struct pb_sweep {
 	struct pb_strlist backends, reclaimers, workloads;
 	bool reclaim_given;
+	/* The list came from the command line over a sweep file's: the file's
+	 * settings that no selected plug-in declares are then only noted. */
+	bool backends_cli, reclaimers_cli, workloads_cli;
 	struct pb_ulist producers, workers, wake_min_jobs, flush_us, batch;
 	struct pb_ulist submit_batch; /* --submit-batch: jobs per pb_pool_submit_batch (1: per job) */
-	struct pb_strlist axis[AX_COUNT];
-	struct pb_settings bopt, ropt, wopt;
+	struct pb_settings bopt, ropt, wopt; /* --seg-size etc. are bopt entries */
 	uint64_t jobs;
 	unsigned reps;
 	int64_t warmup; /* -1: jobs / 10 */
@@ -203,6 +210,8 @@ const char *pb_test_hook(unsigned i, const char **value);
 size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_point **out);
 /* Print the notes pb_plan held back (call once the output is open). */
 void pb_plan_notes(void);
+/* Hold back one note (printed by pb_plan_notes). */
+void pb_plan_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* child.c: run one (point, rep) in the calling (forked) process. */
 void pb_child_run(const struct pb_point *pt, unsigned rep, enum pb_fault fault,
@@ -251,10 +260,15 @@ int pb_table_col(const struct pb_table *t, const char *name); /* index or -1 */
 void pb_table_free(struct pb_table *t);
 
 /* Statistics of n values; NAN where undefined (sd and CI need n >= 2).
- * CI: mean +- t(0.975, n-1) * sd / sqrt(n), sd the sample deviation. */
+ * CI: mean +- t(0.975, n-1) * sd / sqrt(n), sd the sample deviation.
+ * Median CI: order statistics x(k) .. x(n+1-k), distribution-free, with k
+ * the largest rank whose coverage 1 - 2 P(Bin(n, 1/2) < k) is >= 95 %; for
+ * n < 6 no such k exists and it is min .. max with its lower coverage
+ * (med_level: 0.75 for n = 3, 0.875 for 4, 0.9375 for 5). */
 struct pb_stat {
 	unsigned n;
 	double median, min, max, mean, sd, ci_lo, ci_hi;
+	double med_lo, med_hi, med_level;
 };
 void pb_stat_compute(const double *v, unsigned n, struct pb_stat *s);
 double pb_t975(unsigned df);                   /* Student t, two-sided 95 % */
@@ -283,6 +297,7 @@ int pb_summary_write(const char *dir, const struct pb_rule *dflt, pb_rule_lookup
 extern const char *pb_usage_ctx;
 void pb_usage_ctx_arg(int argi);        /* origin of run argument argi, or NULL */
 void pb_usage_ctx_opt(const char *opt); /* origin of the last key that gave --opt */
+bool pb_arg_from_file(int argi);        /* did run argument argi come from the sweep file? */
 /* "poolbench sweep FILE [overrides]": read FILE (inih) into run arguments
  * (*argv_out[0] is "sweep"), overrides last; keys are the run command's
  * @longopts (main.c's table).  Exits 2 on any bad input. */
@@ -314,6 +329,52 @@ void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t
 
 /* merge.c: "poolbench merge DIR... --out DIR" */
 int pb_merge_cmd(int argc, char **argv, char *cmdline);
+
+/* ---- sweep identity, interrupts, status (issue 12: docs/cluster.md) ---------- */
+
+/* meta.c: what makes a results directory one sweep's.  points_hash: every
+ * point_id of the whole plan (before --shard), in plan order; id: with the
+ * commit and build flags (equal for every shard); fingerprint: with the shard. */
+struct pb_sweep_id {
+	char id[17], fingerprint[17], points_hash[17];
+	size_t points_total;
+	unsigned shard_k, shard_n;
+	char commit[128];
+	char build[1024];
+};
+/* plan.c calls this with the whole plan before the --shard cut. */
+void pb_plan_record_full(const struct pb_point *pts, size_t n);
+void pb_sweep_identity(const struct pb_sweep *sw, const struct pb_point *pts, size_t npts,
+		       struct pb_sweep_id *out);
+/* Before anything is written: --append with --resume, and --resume of a
+ * directory whose recorded fingerprint differs, exit 2 naming what differs. */
+void pb_resume_check(const struct pb_sweep *sw, const struct pb_point *pts, size_t npts);
+/* @cmdline without --append, with --out DIR (if it had none) and --resume. */
+char *pb_resume_command(const char *cmdline, const char *out_dir);
+/* One entry of meta.json "runs", as read back. */
+struct pb_meta_run {
+	bool have_id;
+	struct pb_sweep_id id;
+	char *command;
+	char **planned;
+	size_t nplanned;
+	unsigned min_reps, max_reps, max_fail;
+	double cov_pct;
+	char host[256];
+};
+/* Parse the runs of a meta.json text; count, or -EINVAL if not ours. */
+int pb_meta_runs(const char *meta, struct pb_meta_run **out);
+void pb_json_field(const char *line, const char *key, char *buf, size_t len);
+void pb_sweep_id_diff(const struct pb_sweep_id *here, const struct pb_sweep_id *there,
+		      const char *here_name, const char *there_name, char *buf, size_t len);
+
+/* run.c: SIGINT/SIGTERM stop the sweep after the current row (the run in
+ * progress is killed and not recorded); then summary.csv, the --resume
+ * command on stderr, exit 128 + signal. */
+#define PB_EXIT_SIGNAL(sig) (128 + (sig))
+
+/* merge.c: "poolbench status DIR..." */
+int pb_status_cmd(int argc, char **argv);
 
 /* ---- measurement (H2): modes, counters, allocation counts, timeseries ------- */
 

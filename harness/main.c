@@ -27,16 +27,20 @@ static void usage(FILE *f)
 		"       poolbench topo                 topology and the CPUs each pin policy gives\n"
 		"       poolbench run [options]        run a sweep; one CSV row per point and repetition\n"
 		"       poolbench sweep FILE [options] run the sweep described by an INI file\n"
-		"                                      (docs/sweeps.md); options override the file\n"
-		"       poolbench merge DIR... --out DIR  join result directories (shards)\n"
+		"                                      (docs/sweeps.md); options override the file,\n"
+		"                                      key by key ([jobs] included)\n"
+		"       poolbench merge DIR... --out DIR [--allow-partial]  join the shards of a sweep\n"
+		"       poolbench status DIR...        per shard: (point, rep) pairs done, failed,\n"
+		"                                      missing, and the command that completes them\n"
 		"       poolbench compare A B [--out CSV]  per-point ratio B/A with a 95%% CI\n"
 		"       poolbench compare DIR --a SERIES --b SERIES [--out CSV]  (SERIES: col=v,...)\n"
 		"       poolbench calibrate [--cpus LIST]  the machine's floor (docs/methodology.md)\n"
 		"\n"
 		"run options (LIST = comma-separated values; every combination is a point):\n"
-		"  --backend LIST        queue backends (default segmented)\n"
-		"  --reclaim LIST        reclaimers, for backends that take one (default limbo)\n"
-		"  --workload LIST       workloads (default empty)\n"
+		"  --backend LIST        queue backends (default segmented; all: every one)\n"
+		"  --reclaim LIST        reclaimers, for backends that take one (default limbo;\n"
+		"                        all: every one a selected backend takes)\n"
+		"  --workload LIST       workloads (default empty; all: every one)\n"
 		"  --producers LIST      producer threads (default 1)\n"
 		"  --workers LIST        worker threads (default 1)\n"
 		"  --seg-size LIST       backend option seg-size, where declared\n"
@@ -75,9 +79,10 @@ static void usage(FILE *f)
 		"                        auto: compact, workers first, when the threads fit the PUs)\n"
 		"  --pin-producers POLICY  the same for producers (after the workers in one order)\n"
 		"                        several policies separated by spaces are an axis\n"
-		"  --backend-opt NAME=VALUE   set a backend option (repeatable)\n"
-		"  --reclaim-opt NAME=VALUE   set a reclaimer option (repeatable)\n"
-		"  --workload-opt NAME=VALUE  set a workload option (repeatable)\n"
+		"  --backend-opt NAME=LIST    set a backend option; a list is an axis (repeatable;\n"
+		"                             the last setting of a NAME wins)\n"
+		"  --reclaim-opt NAME=LIST    the same for a reclaimer option (threshold=16,64)\n"
+		"  --workload-opt NAME=LIST   the same for a workload option\n"
 		"  --out DIR             output directory (default results/<YYYYMMDD-HHMMSS>-<host>)\n"
 		"  --append              append to DIR/results.csv (its header must match)\n"
 		"  --quiet               no progress lines on stderr\n"
@@ -170,19 +175,38 @@ static void parse_ulist(const char *flag, const char *arg, struct pb_ulist *l, u
 	}
 }
 
-static void parse_setting(const char *flag, const char *arg, struct pb_settings *st)
+static void parse_setting(const char *flag, const char *arg, struct pb_settings *st, bool from_file)
 {
 	const char *eq = strchr(arg, '=');
 
 	if (!eq || eq == arg || !eq[1])
-		pb_usage_error("bad setting '%s' for --%s, allowed: NAME=VALUE", arg, flag);
+		pb_usage_error("bad setting '%s' for --%s, allowed: NAME=VALUE or NAME=V1,V2,... (an axis)",
+			       arg, flag);
 	if (st->n == PB_SETTINGS_MAX)
 		pb_usage_error("too many --%s settings (at most %d)", flag, PB_SETTINGS_MAX);
 	st->name[st->n] = xstrdup(arg);
 	st->name[st->n][eq - arg] = 0;
 	st->value[st->n] = st->name[st->n] + (eq - arg) + 1;
+	st->flag[st->n] = NULL;
+	st->from_file[st->n] = from_file;
 	st->n++;
 }
+
+/* --seg-size LIST and the like: --backend-opt seg-size=LIST, where declared. */
+static void parse_axis_flag(const char *flag, const char *arg, struct pb_settings *st, bool from_file)
+{
+	if (!*arg)
+		pb_usage_error("bad list '' for --%s: empty item, allowed: comma-separated values "
+			       "like a,b", flag);
+	if (st->n == PB_SETTINGS_MAX)
+		pb_usage_error("too many --backend-opt settings (at most %d)", PB_SETTINGS_MAX);
+	st->name[st->n] = (char *)flag;
+	st->value[st->n] = xstrdup(arg);
+	st->flag[st->n] = flag;
+	st->from_file[st->n] = from_file;
+	st->n++;
+}
+
 
 /* The exact command line, each argument shell-quoted where needed. */
 static char *join_cmdline(int argc, char **argv)
@@ -354,6 +378,7 @@ enum {
 	O_MODE, O_DURATION, O_RATE, O_LATENCY, O_SAMPLE_MS, /* measurement (H2) */
 	O_SUBMIT_BATCH,
 	O_ORDER, O_SEED, O_CANARY_TOL, O_NO_CALIBRATE, /* noisy machines (issue 8) */
+	O_END
 };
 
 static const struct option run_longopts[] = {
@@ -401,6 +426,25 @@ static const struct option run_longopts[] = {
 	{"no-calibrate", no_argument, NULL, O_NO_CALIBRATE},
 	{NULL, 0, NULL, 0},
 };
+
+/* "--jbos=5" -> "jobs" if a run option is close, else NULL. */
+static const char *near_option(const char *arg)
+{
+	const char *names[64];
+	char name[128];
+	size_t n = 0, len;
+
+	while (*arg == '-')
+		arg++;
+	len = strcspn(arg, "=");
+	if (len >= sizeof(name))
+		return NULL;
+	memcpy(name, arg, len);
+	name[len] = 0;
+	for (const struct option *o = run_longopts; o->name && n < PB_ARRAY_SIZE(names); o++)
+		names[n++] = o->name;
+	return pb_closest(name, names, n);
+}
 
 #define MAX_JOBS (1ull << 30) /* the seen[] array is one byte per job */
 
@@ -581,8 +625,91 @@ static char *default_out(void)
 	return s;
 }
 
+/* Where an option's last value came from. */
+enum { SRC_NONE, SRC_FILE, SRC_CLI };
+#define SRC(o) src[(o) - O_BACKEND]
+
+/* Drop the sweep file's entries of @st (the command line replaced them);
+ * returns their names, comma-separated, in @names. */
+static unsigned drop_file_settings(struct pb_settings *st, char *names, size_t len)
+{
+	unsigned k = 0, dropped = 0;
+	size_t off = 0;
+
+	names[0] = 0;
+	for (unsigned i = 0; i < st->n; i++) {
+		if (st->from_file[i]) {
+			if (off < len)
+				off += (size_t)snprintf(names + off, len - off, "%s%s", dropped ? ", " : "",
+							st->name[i]);
+			dropped++;
+			continue;
+		}
+		st->name[k] = st->name[i];
+		st->value[k] = st->value[i];
+		st->flag[k] = st->flag[i];
+		st->from_file[k] = st->from_file[i];
+		k++;
+	}
+	st->n = k;
+	return dropped;
+}
+
+/*
+ * The command line wins over the sweep file, key by key.  Keys of the same
+ * name already do (the file's arguments come first, so the command line's
+ * value is the last one; plug-in settings go by name).  Here: file values
+ * that would override or contradict a command-line value through another
+ * key give way, each with a note:
+ *   --jobs                over the file's [jobs] / workload-jobs entries
+ *   --reps / --min-reps   over the file's min-reps / reps when they conflict
+ *   --mode                over the file's rate / latency when they conflict
+ *   --jobs / --duration   over each other in rate mode
+ */
+static void command_line_wins(struct pb_sweep *sw, const unsigned char *src)
+{
+	char names[1024];
+
+	if (SRC(O_JOBS) == SRC_CLI && drop_file_settings(&sw->wl_jobs, names, sizeof(names)))
+		pb_plan_note("note: --jobs %llu from the command line replaces the sweep file's [jobs] "
+			     "for %s", (unsigned long long)sw->jobs, names);
+	if (SRC(O_REPS) == SRC_CLI && SRC(O_MIN_REPS) == SRC_FILE && sw->min_reps > sw->reps) {
+		pb_plan_note("note: --reps %u from the command line: the sweep file's min-reps %u "
+			     "lowered to %u", sw->reps, sw->min_reps, sw->reps);
+		sw->min_reps = sw->reps;
+	}
+	if (SRC(O_MIN_REPS) == SRC_CLI && SRC(O_REPS) == SRC_FILE && sw->min_reps > sw->reps) {
+		pb_plan_note("note: --min-reps %u from the command line: the sweep file's reps %u "
+			     "raised to %u", sw->min_reps, sw->reps, sw->min_reps);
+		sw->reps = sw->min_reps;
+	}
+	if (SRC(O_MODE) == SRC_CLI && sw->mode != PB_MODE_RATE && SRC(O_RATE) == SRC_FILE) {
+		pb_plan_note("note: --mode %s from the command line: the sweep file's rate %llu dropped",
+			     pb_mode_name(sw->mode), (unsigned long long)sw->rate);
+		sw->rate = 0;
+	}
+	if (SRC(O_MODE) == SRC_CLI && sw->mode != PB_MODE_THROUGHPUT && SRC(O_LATENCY) == SRC_FILE &&
+	    sw->latency == 0) {
+		pb_plan_note("note: --mode %s from the command line: the sweep file's latency off "
+			     "dropped (this mode always records it)", pb_mode_name(sw->mode));
+		sw->latency = -1;
+	}
+	if (sw->mode == PB_MODE_RATE && sw->duration_ns && sw->jobs_given) {
+		if (SRC(O_DURATION) == SRC_CLI && SRC(O_JOBS) == SRC_FILE) {
+			pb_plan_note("note: --duration from the command line: the sweep file's jobs "
+				     "dropped (rate mode runs rate x duration jobs)");
+			sw->jobs_given = false;
+		} else if (SRC(O_JOBS) == SRC_CLI && SRC(O_DURATION) == SRC_FILE) {
+			pb_plan_note("note: --jobs from the command line: the sweep file's duration "
+				     "dropped (rate mode: one or the other)");
+			sw->duration_ns = 0;
+		}
+	}
+}
+
 static int cmd_run(int argc, char **argv, char *cmdline)
 {
+	unsigned char src[O_END - O_BACKEND] = {0};
 	struct pb_sweep sw;
 	struct pb_topo *topo;
 	struct pb_point *pts;
@@ -617,7 +744,12 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":", run_longopts, NULL)) != -1) {
+		bool file;
+
 		pb_usage_ctx_arg(optind - 1); /* sweep files: say where the value came from */
+		file = pb_arg_from_file(optind - 1);
+		if (c >= O_BACKEND && c < O_END)
+			src[c - O_BACKEND] = file ? SRC_FILE : SRC_CLI;
 		switch (c) {
 		case O_BACKEND: parse_strlist("backend", optarg, &sw.backends); break;
 		case O_RECLAIM:
@@ -627,10 +759,10 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_WORKLOAD: parse_strlist("workload", optarg, &sw.workloads); break;
 		case O_PRODUCERS: parse_ulist("producers", optarg, &sw.producers, 1, 1024); break;
 		case O_WORKERS: parse_ulist("workers", optarg, &sw.workers, 1, 1024); break;
-		case O_SEG_SIZE: parse_strlist("seg-size", optarg, &sw.axis[AX_SEG_SIZE]); break;
-		case O_SEG_COUNT: parse_strlist("seg-count", optarg, &sw.axis[AX_SEG_COUNT]); break;
-		case O_CAPACITY: parse_strlist("capacity", optarg, &sw.axis[AX_CAPACITY]); break;
-		case O_SEG_SUPPLY: parse_strlist("seg-supply", optarg, &sw.axis[AX_SEG_SUPPLY]); break;
+		case O_SEG_SIZE: parse_axis_flag("seg-size", optarg, &sw.bopt, file); break;
+		case O_SEG_COUNT: parse_axis_flag("seg-count", optarg, &sw.bopt, file); break;
+		case O_CAPACITY: parse_axis_flag("capacity", optarg, &sw.bopt, file); break;
+		case O_SEG_SUPPLY: parse_axis_flag("seg-supply", optarg, &sw.bopt, file); break;
 		case O_JOBS:
 			sw.jobs = parse_num("jobs", optarg, 1, MAX_JOBS);
 			sw.jobs_given = true;
@@ -655,9 +787,9 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_PIN_P: sw.pin_producers = optarg; break;
 		case O_APPEND: sw.append = true; break;
 		case O_QUIET: sw.quiet = true; break;
-		case O_BOPT: parse_setting("backend-opt", optarg, &sw.bopt); break;
-		case O_ROPT: parse_setting("reclaim-opt", optarg, &sw.ropt); break;
-		case O_WOPT: parse_setting("workload-opt", optarg, &sw.wopt); break;
+		case O_BOPT: parse_setting("backend-opt", optarg, &sw.bopt, file); break;
+		case O_ROPT: parse_setting("reclaim-opt", optarg, &sw.ropt, file); break;
+		case O_WOPT: parse_setting("workload-opt", optarg, &sw.wopt, file); break;
 		case O_HELP: usage(stdout); return PB_EXIT_OK;
 		case O_MAX_FAIL:
 			sw.max_fail = (unsigned)parse_num("max-fail", optarg, 0, 1000000);
@@ -669,7 +801,7 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_COV: pb_parse_cov(optarg, &sw.cov_pct); break;
 		case O_RESUME: sw.resume = true; break;
 		case O_SHARD: pb_parse_shard(optarg, &sw.shard_k, &sw.shard_n); break;
-		case O_WL_JOBS: parse_setting("workload-jobs", optarg, &sw.wl_jobs); break;
+		case O_WL_JOBS: parse_setting("workload-jobs", optarg, &sw.wl_jobs, file); break;
 		case O_DRY_RUN: sw.dry_run = true; break;
 		case O_MODE: sw.mode = parse_mode(optarg); break;
 		case O_DURATION: sw.duration_ns = parse_duration(optarg); break;
@@ -685,12 +817,20 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_NO_CALIBRATE: sw.no_calibrate = true; break;
 		case ':':
 			pb_usage_error("option '%s' needs a value", argv[optind - 1]);
-		default:
-			pb_usage_error("unknown option '%s' for run (see 'poolbench run --help')",
-				       argv[optind - 1]);
+		default: {
+			const char *near = near_option(argv[optind - 1]);
+
+			pb_usage_error("unknown option '%s' for run%s%s%s (see 'poolbench run --help')",
+				       argv[optind - 1], near ? " (did you mean '--" : "",
+				       near ? near : "", near ? "'?)" : "");
+		}
 		}
 	}
 	pb_usage_ctx = NULL;
+	sw.backends_cli = SRC(O_BACKEND) == SRC_CLI && pb_sweepfile.path;
+	sw.reclaimers_cli = SRC(O_RECLAIM) == SRC_CLI && pb_sweepfile.path;
+	sw.workloads_cli = SRC(O_WORKLOAD) == SRC_CLI && pb_sweepfile.path;
+	command_line_wins(&sw, src);
 	if (optind < argc)
 		pb_usage_error("unexpected argument '%s' for run (see 'poolbench run --help')",
 			       argv[optind]);
@@ -717,6 +857,7 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 	if (sw.seed_given && sw.order != PB_ORDER_RANDOM)
 		pb_usage_error_opt("seed", "--seed %llu needs --order random (the %s order does not "
 				   "shuffle)", (unsigned long long)sw.seed, pb_order_name(sw.order));
+	pb_resume_check(&sw, pts, npts); /* --append/--resume; another sweep in DIR (issue 12) */
 	if (!sw.out)
 		sw.out = default_out();
 	rc = mkdir_p(sw.out);
@@ -770,14 +911,30 @@ int main(int argc, char **argv)
 		pb_xfree_all();
 		return rc;
 	}
+	if (!strcmp(argv[1], "status")) {
+		rc = pb_status_cmd(argc - 1, argv + 1);
+		pb_xfree_all();
+		return rc;
+	}
 	if (!strcmp(argv[1], "merge")) {
 		rc = pb_merge_cmd(argc - 1, argv + 1, join_cmdline(argc, argv));
 		pb_xfree_all();
 		return rc;
 	}
-	if (strcmp(argv[1], "run") && strcmp(argv[1], "sweep"))
-		pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge, compare, "
-			       "calibrate", argv[1]);
+	if (strcmp(argv[1], "run") && strcmp(argv[1], "sweep")) {
+		static const char *const cmds[] = {"list", "topo", "run", "sweep", "merge", "status",
+						   "compare", "calibrate", "help"};
+		const char *near = pb_closest(argv[1], cmds, PB_ARRAY_SIZE(cmds));
+
+		/* "--jobs 5" without "run" is a run option: say so. */
+		if (argv[1][0] == '-' && !near && near_option(argv[1]))
+			pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge, status, "
+				       "compare, calibrate (did you mean 'run %s'?)", argv[1], argv[1]);
+		pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge, status, "
+			       "compare, calibrate%s%s%s",
+			       argv[1], near ? " (did you mean '" : "", near ? near : "",
+			       near ? "'?)" : "");
+	}
 	cmdline = join_cmdline(argc, argv);
 	if (!strcmp(argv[1], "sweep")) {
 		int nargc;

@@ -5,7 +5,7 @@
  * reclaimer's pending objects sampled over time (the child writes a per-run
  * part file, the parent appends its complete lines after the run).
  *
- * Allocation counting: jemalloc has no per-thread call counter (DEPS.md §4),
+ * Allocation counting: jemalloc has no per-thread call counter (docs/contributing.md, jemalloc),
  * so a snapshot sums stats.arenas.<ALL>.bins.<j>.nrequests (small) and
  * .lextents.<j>.nrequests (large) after an "epoch" refresh; bytes are those
  * counts times each size class (the same rounding as thread.allocated).

@@ -2,9 +2,10 @@
 /*
  * Sweep planning: resolve plug-in names through the registries, validate
  * every value through the plug-ins' option tables (pb_opts_set) and the pin
- * policies through topo, and expand the axes into points.  Backend-option
- * axes (seg-size, seg-count, capacity, seg-supply) only apply to backends
- * that declare the option; elsewhere they collapse to one "-" point.  Runs in
+ * policies through topo, and expand the axes into points.  Any option a
+ * plug-in declares is an axis (--reclaim-opt threshold=16,64); an axis only
+ * applies to the plug-ins that declare the option ("all" for a plug-in list
+ * is every registered one that fits).  Runs in
  * the parent before anything is written; any bad value exits with
  * PB_EXIT_USAGE and one line on stderr (naming the sweep-file key a value
  * came from).  Also: jobs per workload, pin-policy lists as an axis, each
@@ -43,30 +44,156 @@ static void note(const char *fmt, ...)
 		notes[nnotes++] = pb_xstrdup(buf);
 }
 
-/* Apply name=value settings to @ov where its table declares the name. */
-static void apply_settings(struct pb_optvals *ov, const struct pb_settings *st, const char *flag,
-			   const char *plugin)
+void pb_plan_note(const char *fmt, ...)
 {
-	char err[512];
+	va_list ap;
+	char buf[1024];
 
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	note("%s", buf);
+}
+
+/*
+ * Option axes of one kind (backend, reclaimer or workload): every setting
+ * NAME=V1,V2,... with the last setting of a name winning (the sweep file's
+ * arguments come first, the command line's last, so the command line wins
+ * name by name).  A single value is an axis of one.
+ */
+struct oaxis {
+	const char *name;
+	const char *flag;  /* "backend-opt", or "seg-size" for --seg-size LIST */
+	const char *given; /* the value list as given, for messages */
+	bool lenient;      /* --seg-size etc.: no selected backend with it is a note */
+	bool from_file;    /* the sweep file's (the command line may have changed the plug-ins) */
+	unsigned n;
+	const char *v[PB_LIST_MAX];
+};
+
+struct oaxes {
+	unsigned n;
+	struct oaxis a[PB_SETTINGS_MAX];
+};
+
+static void build_axes(const struct pb_settings *st, const char *kflag, struct oaxes *ax)
+{
+	ax->n = 0;
 	for (unsigned i = 0; i < st->n; i++) {
-		if (pb_opt_index(ov->defs, st->name[i]) < 0)
-			continue;
-		if (pb_opts_set(ov, st->name[i], st->value[i], err, sizeof(err)))
-			pb_usage_error_opt(flag, "--%s %s=%s for %s: %s", flag, st->name[i],
-					   st->value[i], plugin, err);
+		const char *flag = st->flag[i] ? st->flag[i] : kflag;
+		struct oaxis *a = NULL;
+		char *copy, *save = NULL, label[128];
+
+		for (unsigned k = 0; k < ax->n; k++)
+			if (!strcmp(ax->a[k].name, st->name[i]))
+				a = &ax->a[k]; /* a later setting of the name replaces it */
+		if (!a)
+			a = &ax->a[ax->n++];
+		memset(a, 0, sizeof(*a));
+		a->name = st->name[i];
+		a->flag = flag;
+		a->given = st->value[i];
+		a->lenient = st->flag[i] != NULL;
+		a->from_file = st->from_file[i];
+		copy = pb_xstrdup(st->value[i]);
+		if (a->lenient)
+			snprintf(label, sizeof(label), "--%s", flag);
+		else
+			snprintf(label, sizeof(label), "--%s %s", flag, st->name[i]);
+		if (!*copy || copy[0] == ',' || copy[strlen(copy) - 1] == ',' || strstr(copy, ",,"))
+			pb_usage_error_opt(flag, "bad list '%s' for %s: empty item, allowed: "
+					   "comma-separated values like 1,64", st->value[i], label);
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			for (unsigned k = 0; k < a->n; k++)
+				if (!strcmp(a->v[k], tok))
+					pb_usage_error_opt(flag, "bad list '%s' for %s: '%s' given twice",
+							   st->value[i], label, tok);
+			if (a->n == PB_LIST_MAX)
+				pb_usage_error_opt(flag, "bad list '%s' for %s: more than %d values",
+						   st->value[i], label, PB_LIST_MAX);
+			a->v[a->n++] = tok;
+		}
 	}
+}
+
+/* "--backend-opt seg-size=..." or "--seg-size ..." for messages. */
+static const char *axis_what(const struct oaxis *a, char *buf, size_t len)
+{
+	if (a->lenient)
+		snprintf(buf, len, "--%s", a->flag);
+	else
+		snprintf(buf, len, "--%s %s=%s", a->flag, a->name, a->given);
+	return buf;
+}
+
+/*
+ * The option sets of one plug-in: its defaults with every combination of
+ * the axes it declares (the first axis outermost).  Each value is parsed
+ * and range-checked by the plug-in's table; values that normalise to the
+ * same one ("1k", "1024") count once.  Returns the number of sets.
+ */
+static unsigned expand_opts(const struct pb_option *defs, const struct oaxes *ax, const char *kind,
+			    const char *plugin, struct pb_optvals **out)
+{
+	struct pb_optvals base;
+	unsigned idx[PB_SETTINGS_MAX], nval[PB_SETTINGS_MAX], nax = 0;
+	int64_t val[PB_SETTINGS_MAX][PB_LIST_MAX];
+	size_t total = 1;
+	struct pb_optvals *sets;
+	char err[512], what[600];
+
+	pb_opts_defaults(&base, defs);
+	for (unsigned k = 0; k < ax->n; k++) {
+		const struct oaxis *a = &ax->a[k];
+		int oi = pb_opt_index(defs, a->name);
+
+		if (oi < 0)
+			continue;
+		idx[nax] = (unsigned)oi;
+		nval[nax] = 0;
+		for (unsigned i = 0; i < a->n; i++) {
+			struct pb_optvals ov = base;
+			int dup = 0;
+
+			if (pb_opts_set(&ov, a->name, a->v[i], err, sizeof(err)))
+				pb_usage_error_opt(a->flag, "%s for %s %s: %s", axis_what(a, what, sizeof(what)),
+						   kind, plugin, err);
+			for (unsigned j = 0; j < nval[nax]; j++)
+				if (val[nax][j] == ov.v[oi])
+					dup = 1;
+			if (!dup)
+				val[nax][nval[nax]++] = ov.v[oi];
+		}
+		total *= nval[nax];
+		if (total > MAX_POINTS)
+			pb_usage_error("the option axes of %s %s give more than %d combinations: split "
+				       "the sweep", kind, plugin, MAX_POINTS);
+		nax++;
+	}
+	sets = xcalloc(total, sizeof(*sets));
+	for (size_t c = 0; c < total; c++) {
+		size_t rest = c;
+
+		sets[c] = base;
+		for (unsigned k = nax; k-- > 0;) {
+			sets[c].v[idx[k]] = val[k][rest % nval[k]];
+			rest /= nval[k];
+		}
+	}
+	*out = sets;
+	return (unsigned)total;
 }
 
 /*
  * Every setting must be declared by at least one selected plug-in of its
- * kind; otherwise report it with the known names and a suggestion.
+ * kind; otherwise report it with the known names and a suggestion.  The
+ * backend-option flags (--seg-size ...) only note it: the column is '-'.
  */
-static void check_settings_declared(const struct pb_settings *st, const char *flag,
-				    const struct pb_option *const *tables, size_t ntables,
-				    const char *kind)
+static void check_settings_declared(const struct oaxes *ax, const struct pb_option *const *tables,
+				    size_t ntables, const char *kind, bool list_from_cli)
 {
-	for (unsigned i = 0; i < st->n; i++) {
+	for (unsigned i = 0; i < ax->n; i++) {
+		const struct oaxis *a = &ax->a[i];
 		const char *names[256] = {NULL};
 		size_t n = 0, off = 0;
 		char list[1024] = "";
@@ -77,7 +204,7 @@ static void check_settings_declared(const struct pb_settings *st, const char *fl
 			for (size_t k = 0; tables[t] && tables[t][k].name; k++) {
 				int dup = 0;
 
-				if (!strcmp(tables[t][k].name, st->name[i]))
+				if (!strcmp(tables[t][k].name, a->name))
 					found = 1;
 				for (size_t j = 0; j < n; j++)
 					if (!strcmp(names[j], tables[t][k].name))
@@ -92,10 +219,29 @@ static void check_settings_declared(const struct pb_settings *st, const char *fl
 		}
 		if (found)
 			continue;
-		near = pb_closest(st->name[i], names, n);
-		pb_usage_ctx_opt(flag);
-		pb_usage_error("--%s: unknown option '%s' for the selected %s, allowed: %s%s%s%s", flag,
-			       st->name[i], kind, n ? list : "(none)", near ? " (did you mean '" : "",
+		if (a->from_file && list_from_cli) {
+			note("note: the sweep file's --%s %s=%s: none of the %s given on the command "
+			     "line has option %s: ignored", a->flag, a->name, a->given, kind, a->name);
+			continue;
+		}
+		if (a->lenient) {
+			char blist[512] = "";
+			size_t boff = 0;
+
+			for (size_t k = 0; pb_backends[k]; k++)
+				if (pb_opt_index(pb_backends[k]->options, a->name) >= 0 &&
+				    boff < sizeof(blist))
+					boff += (size_t)snprintf(blist + boff, sizeof(blist) - boff, "%s%s",
+								 boff ? ", " : "", pb_backends[k]->name);
+			note("note: --%s %s: no selected backend has option %s, so the axis is "
+			     "'-' in every row (backends with it: %s)", a->flag, a->given, a->name,
+			     boff ? blist : "none");
+			continue;
+		}
+		near = pb_closest(a->name, names, n);
+		pb_usage_ctx_opt(a->flag);
+		pb_usage_error("--%s: unknown option '%s' for the selected %s, allowed: %s%s%s%s", a->flag,
+			       a->name, kind, n ? list : "(none)", near ? " (did you mean '" : "",
 			       near ? near : "", near ? "'?)" : "");
 	}
 }
@@ -104,65 +250,32 @@ struct bplan {
 	const struct pb_queue_ops *q;
 	unsigned nrc;
 	const struct pb_reclaim_ops *rc[PB_LIST_MAX]; /* or one NULL */
-	unsigned nax[AX_COUNT];
-	char ax[AX_COUNT][PB_LIST_MAX][32];
-	struct pb_optvals base; /* defaults + --backend-opt */
+	unsigned nsets;
+	struct pb_optvals *sets; /* defaults + --backend-opt, one per axis combination */
 };
 
-static void plan_backend(struct bplan *bp, const struct pb_sweep *sw,
-			 const struct pb_reclaim_ops *const *rcs)
+static void plan_backend(struct bplan *bp, const struct oaxes *bax,
+			 const struct pb_reclaim_ops *const *rcs, unsigned nrcs, bool rc_all)
 {
 	const struct pb_queue_ops *q = bp->q;
-	char err[512];
 
-	pb_opts_defaults(&bp->base, q->options);
-	apply_settings(&bp->base, &sw->bopt, "backend-opt", q->name);
-
+	bp->nsets = expand_opts(q->options, bax, "backend", q->name, &bp->sets);
 	bp->nrc = 0;
 	if (q->flags & PB_Q_RECLAIM) {
-		for (unsigned i = 0; i < sw->reclaimers.n; i++) {
+		for (unsigned i = 0; i < nrcs; i++) {
 			if (pb_queue_accepts_reclaim(q, rcs[i]->name))
 				bp->rc[bp->nrc++] = rcs[i];
-			else
+			else if (!rc_all)
 				note("note: backend %s does not take reclaimer %s: combination left out",
 				       q->name, rcs[i]->name);
 		}
 		if (!bp->nrc)
 			pb_usage_error_opt("reclaim", "backend %s takes none of the reclaimers given (%s%s), see "
-				       "'poolbench list'", q->name, rcs[0]->name,
-				       sw->reclaimers.n > 1 ? ", ..." : "");
+				       "'poolbench list'", q->name, nrcs ? rcs[0]->name : "none",
+				       nrcs > 1 ? ", ..." : "");
 	} else {
 		bp->rc[0] = NULL;
 		bp->nrc = 1;
-	}
-
-	for (int a = 0; a < AX_COUNT; a++) {
-		int idx = pb_opt_index(q->options, pb_axis_opt[a]);
-
-		bp->nax[a] = 0;
-		if (idx < 0) {
-			strcpy(bp->ax[a][bp->nax[a]++], "-");
-			continue;
-		}
-		if (!sw->axis[a].n) {
-			pb_opt_format(&bp->base, (size_t)idx, bp->ax[a][bp->nax[a]++], 32);
-			continue;
-		}
-		for (unsigned i = 0; i < sw->axis[a].n; i++) {
-			struct pb_optvals ov = bp->base;
-			char norm[32];
-			int dup = 0;
-
-			if (pb_opts_set(&ov, pb_axis_opt[a], sw->axis[a].v[i], err, sizeof(err)))
-				pb_usage_error_opt(pb_axis_opt[a], "--%s for backend %s: %s", pb_axis_opt[a],
-						   q->name, err);
-			pb_opt_format(&ov, (size_t)idx, norm, sizeof(norm));
-			for (unsigned k = 0; k < bp->nax[a]; k++)
-				if (!strcmp(bp->ax[a][k], norm))
-					dup = 1;
-			if (!dup)
-				strcpy(bp->ax[a][bp->nax[a]++], norm);
-		}
 	}
 }
 
@@ -302,6 +415,75 @@ void pb_plan_notes(void)
 	nnotes = 0;
 }
 
+/*
+ * "all" as a backend, reclaimer or workload list: every registered plug-in
+ * of that kind that fits here (its supported() has no objection; for
+ * reclaimers, also one that a selected backend takes).  It stands alone:
+ * "all,hp" is refused.  Returns true if @l was "all".
+ */
+static bool expand_all(struct pb_strlist *l, const char *flag, const char *kind,
+		       const struct pb_queue_ops *const *qs, unsigned nqs)
+{
+	size_t count = !strcmp(kind, "backend") ? pb_backend_count()
+		       : !strcmp(kind, "reclaimer") ? pb_reclaim_count() : pb_workload_count();
+	bool all = false;
+
+	for (unsigned i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], "all"))
+			all = true;
+	if (!all)
+		return false;
+	if (l->n > 1)
+		pb_usage_error_opt(flag, "--%s: 'all' stands alone (every registered %s that fits), "
+				   "allowed: all, or a list of names", flag, kind);
+	l->n = 0;
+	for (size_t i = 0; i < count && l->n < PB_LIST_MAX; i++) {
+		const char *name, *why;
+
+		if (!strcmp(kind, "backend")) {
+			name = pb_backends[i]->name;
+			why = pb_backends[i]->supported ? pb_backends[i]->supported() : NULL;
+		} else if (!strcmp(kind, "reclaimer")) {
+			int taken = 0;
+
+			name = pb_reclaimers[i]->name;
+			why = pb_reclaimers[i]->supported ? pb_reclaimers[i]->supported() : NULL;
+			for (unsigned k = 0; k < nqs; k++)
+				if ((qs[k]->flags & PB_Q_RECLAIM) && pb_queue_accepts_reclaim(qs[k], name))
+					taken = 1;
+			if (!taken)
+				continue;
+		} else {
+			name = pb_workloads[i]->name;
+			why = pb_workloads[i]->supported ? pb_workloads[i]->supported() : NULL;
+		}
+		if (why) {
+			note("note: --%s all: %s %s left out: %s", flag, kind, name, why);
+			continue;
+		}
+		l->v[l->n++] = name;
+	}
+	if (!l->n)
+		pb_usage_error_opt(flag, "--%s all: no registered %s fits the selected backends here "
+				   "(see 'poolbench list')", flag, kind);
+	return true;
+}
+
+static const struct pb_queue_ops *find_backend(const char *name)
+{
+	const struct pb_queue_ops *q = pb_backend_find(name);
+	const char *bad;
+	char err[1024];
+
+	if (!q) {
+		pb_unknown_name_msg("backend", name, err, sizeof(err));
+		pb_usage_error_opt("backend", "%s", err);
+	}
+	if ((bad = pb_backend_check(q)))
+		pb_usage_error("backend %s is malformed: %s", q->name, bad);
+	return q;
+}
+
 size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_point **out)
 {
 	const struct pb_queue_ops *qs[PB_LIST_MAX];
@@ -309,44 +491,48 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	const struct pb_workload_ops *wls[PB_LIST_MAX];
 	const struct pb_option *tables[PB_LIST_MAX];
 	struct bplan *bps;
-	struct pb_optvals rcbase[PB_LIST_MAX], wlbase[PB_LIST_MAX];
+	struct pb_optvals *rcsets[PB_LIST_MAX], *wlsets[PB_LIST_MAX];
+	unsigned nrcsets[PB_LIST_MAX], nwlsets[PB_LIST_MAX];
 	struct pb_ulist batch = sw->batch, wake = sw->wake_min_jobs, flush = sw->flush_us;
 	struct pb_ulist sbatch = sw->submit_batch;
+	struct pb_strlist backends = sw->backends, reclaimers = sw->reclaimers;
+	struct pb_strlist workloads = sw->workloads;
 	struct pb_strlist pinw, pinp;
+	struct oaxes *bax = xcalloc(3, sizeof(*bax)), *rax = bax + 1, *wax = bax + 2;
 	char err[1024];
 	const char *bad;
 	size_t n = 0, cap, total = 1;
 	struct pb_point *pts;
 	int any_reclaim = 0;
 	unsigned nrcs;
+	bool rc_all;
 
-	/* Names. */
-	for (unsigned i = 0; i < sw->backends.n; i++) {
-		qs[i] = pb_backend_find(sw->backends.v[i]);
-		if (!qs[i]) {
-			pb_unknown_name_msg("backend", sw->backends.v[i], err, sizeof(err));
-			pb_usage_error_opt("backend", "%s", err);
-		}
-		if ((bad = pb_backend_check(qs[i])))
-			pb_usage_error("backend %s is malformed: %s", qs[i]->name, bad);
+	/* Names ("all": every registered plug-in of the kind that fits). */
+	expand_all(&backends, "backend", "backend", NULL, 0);
+	for (unsigned i = 0; i < backends.n; i++) {
+		qs[i] = find_backend(backends.v[i]);
 		if (qs[i]->flags & PB_Q_RECLAIM)
 			any_reclaim = 1;
 	}
 	/* The default reclaimer only matters if a selected backend takes one. */
-	nrcs = sw->reclaim_given || any_reclaim ? sw->reclaimers.n : 0;
+	rc_all = any_reclaim && expand_all(&reclaimers, "reclaim", "reclaimer", qs, backends.n);
+	nrcs = sw->reclaim_given || any_reclaim ? reclaimers.n : 0;
+	if (!any_reclaim && nrcs == 1 && !strcmp(reclaimers.v[0], "all"))
+		nrcs = 0; /* no backend takes one: "all" is none (noted below) */
 	for (unsigned i = 0; i < nrcs; i++) {
-		rcs[i] = pb_reclaim_find(sw->reclaimers.v[i]);
+		rcs[i] = pb_reclaim_find(reclaimers.v[i]);
 		if (!rcs[i]) {
-			pb_unknown_name_msg("reclaimer", sw->reclaimers.v[i], err, sizeof(err));
+			pb_unknown_name_msg("reclaimer", reclaimers.v[i], err, sizeof(err));
 			pb_usage_error_opt("reclaim", "%s", err);
 		}
 		if ((bad = pb_reclaim_check(rcs[i])))
 			pb_usage_error("reclaimer %s is malformed: %s", rcs[i]->name, bad);
 	}
-	for (unsigned i = 0; i < sw->workloads.n; i++) {
-		wls[i] = pb_workload_find(sw->workloads.v[i]);
+	expand_all(&workloads, "workload", "workload", NULL, 0);
+	for (unsigned i = 0; i < workloads.n; i++) {
+		wls[i] = pb_workload_find(workloads.v[i]);
 		if (!wls[i]) {
-			pb_unknown_name_msg("workload", sw->workloads.v[i], err, sizeof(err));
+			pb_unknown_name_msg("workload", workloads.v[i], err, sizeof(err));
 			pb_usage_error_opt("workload", "%s", err);
 		}
 		if ((bad = pb_workload_check(wls[i])))
@@ -354,65 +540,38 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	}
 	if (sw->reclaim_given && !any_reclaim)
 		note("note: --reclaim %s%s: none of the selected backends takes a reclaimer "
-		       "(reclaim is '-' in every row)", sw->reclaimers.v[0],
-		       sw->reclaimers.n > 1 ? ",..." : "");
+		       "(reclaim is '-' in every row)", reclaimers.v[0],
+		       reclaimers.n > 1 ? ",..." : "");
 
 	/* Pin policies: a space-separated list of policies is an axis. */
 	split_policies(topo, "pin-workers", sw->pin_workers, &pinw);
 	split_policies(topo, "pin-producers", sw->pin_producers, &pinp);
 	check_workload_jobs(sw);
 
-	/* Settings: each name must exist somewhere among the selected plug-ins. */
-	for (unsigned i = 0; i < sw->backends.n; i++)
+	/* Option axes: each name must exist somewhere among the selected
+	 * plug-ins of its kind; each value is range-checked for each of them. */
+	build_axes(&sw->bopt, "backend-opt", bax);
+	build_axes(&sw->ropt, "reclaim-opt", rax);
+	build_axes(&sw->wopt, "workload-opt", wax);
+	for (unsigned i = 0; i < backends.n; i++)
 		tables[i] = qs[i]->options;
-	check_settings_declared(&sw->bopt, "backend-opt", tables, sw->backends.n, "backends");
+	check_settings_declared(bax, tables, backends.n, "backends", sw->backends_cli);
 	for (unsigned i = 0; i < nrcs; i++)
 		tables[i] = rcs[i]->options;
-	check_settings_declared(&sw->ropt, "reclaim-opt", tables, nrcs, "reclaimers");
-	for (unsigned i = 0; i < sw->workloads.n; i++)
+	check_settings_declared(rax, tables, nrcs, "reclaimers", sw->reclaimers_cli);
+	for (unsigned i = 0; i < workloads.n; i++)
 		tables[i] = wls[i]->options;
-	check_settings_declared(&sw->wopt, "workload-opt", tables, sw->workloads.n, "workloads");
+	check_settings_declared(wax, tables, workloads.n, "workloads", sw->workloads_cli);
 
-	/* A backend-option axis that no selected backend declares collapses to
-	 * "-" everywhere: say so (it is probably a mistake), but run. */
-	for (int a = 0; a < AX_COUNT; a++) {
-		int found = 0;
-
-		if (!sw->axis[a].n)
-			continue;
-		for (unsigned i = 0; i < sw->backends.n; i++)
-			if (pb_opt_index(qs[i]->options, pb_axis_opt[a]) >= 0)
-				found = 1;
-		if (!found) {
-			char list[512] = "";
-			size_t off = 0;
-
-			for (size_t k = 0; pb_backends[k]; k++)
-				if (pb_opt_index(pb_backends[k]->options, pb_axis_opt[a]) >= 0 &&
-				    off < sizeof(list))
-					off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
-								off ? ", " : "", pb_backends[k]->name);
-			note("note: --%s %s%s: no selected backend has option %s, so the axis is "
-			       "'-' in every row (backends with it: %s)", pb_axis_opt[a],
-			       sw->axis[a].v[0], sw->axis[a].n > 1 ? ",..." : "", pb_axis_opt[a],
-			       off ? list : "none");
-		}
-	}
-
-	bps = xcalloc(sw->backends.n, sizeof(*bps));
-	for (unsigned i = 0; i < sw->backends.n; i++) {
+	bps = xcalloc(backends.n, sizeof(*bps));
+	for (unsigned i = 0; i < backends.n; i++) {
 		bps[i].q = qs[i];
-		plan_backend(&bps[i], sw, rcs);
+		plan_backend(&bps[i], bax, rcs, nrcs, rc_all);
 	}
-
-	for (unsigned i = 0; i < nrcs; i++) {
-		pb_opts_defaults(&rcbase[i], rcs[i]->options);
-		apply_settings(&rcbase[i], &sw->ropt, "reclaim-opt", rcs[i]->name);
-	}
-	for (unsigned i = 0; i < sw->workloads.n; i++) {
-		pb_opts_defaults(&wlbase[i], wls[i]->options);
-		apply_settings(&wlbase[i], &sw->wopt, "workload-opt", wls[i]->name);
-	}
+	for (unsigned i = 0; i < nrcs; i++)
+		nrcsets[i] = expand_opts(rcs[i]->options, rax, "reclaimer", rcs[i]->name, &rcsets[i]);
+	for (unsigned i = 0; i < workloads.n; i++)
+		nwlsets[i] = expand_opts(wls[i]->options, wax, "workload", wls[i]->name, &wlsets[i]);
 	if (!batch.n) {
 		batch.n = 1;
 		batch.v[0] = 64;
@@ -432,28 +591,45 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 
 	/* Count, then expand. */
 	cap = 0;
-	for (unsigned b = 0; b < sw->backends.n; b++) {
-		size_t c = bps[b].nrc;
+	for (unsigned b = 0; b < backends.n; b++) {
+		size_t nrc = 0, nwl = 0;
 
-		for (int a = 0; a < AX_COUNT; a++)
-			c *= bps[b].nax[a];
-		cap += c;
+		for (unsigned r = 0; r < bps[b].nrc; r++) {
+			unsigned ri = 0;
+
+			if (!bps[b].rc[r]) {
+				nrc += 1;
+				continue;
+			}
+			while (rcs[ri] != bps[b].rc[r])
+				ri++;
+			nrc += nrcsets[ri];
+		}
+		for (unsigned w = 0; w < workloads.n; w++)
+			nwl += nwlsets[w];
+		cap += nrc * nwl * bps[b].nsets;
 	}
-	total = cap * sw->workloads.n * sw->producers.n * sw->workers.n * batch.n * wake.n * flush.n *
-		sbatch.n * pinw.n * pinp.n;
+	total = cap * sw->producers.n * sw->workers.n * batch.n * wake.n * flush.n * sbatch.n *
+		pinw.n * pinp.n;
 	if (total > MAX_POINTS)
 		pb_usage_error("the sweep has %zu points, more than %d: split it", total, MAX_POINTS);
 	pts = xcalloc(total, sizeof(*pts));
 
-	for (unsigned b = 0; b < sw->backends.n; b++) {
+	for (unsigned b = 0; b < backends.n; b++) {
 		struct bplan *bp = &bps[b];
 
-		for (unsigned r = 0; r < bp->nrc; r++)
-		for (unsigned w = 0; w < sw->workloads.n; w++)
-		for (unsigned a0 = 0; a0 < bp->nax[0]; a0++)
-		for (unsigned a1 = 0; a1 < bp->nax[1]; a1++)
-		for (unsigned a2 = 0; a2 < bp->nax[2]; a2++)
-		for (unsigned a3 = 0; a3 < bp->nax[3]; a3++)
+		for (unsigned r = 0; r < bp->nrc; r++) {
+		unsigned ri = 0, nrs = 1;
+
+		if (bp->rc[r]) {
+			while (rcs[ri] != bp->rc[r])
+				ri++;
+			nrs = nrcsets[ri];
+		}
+		for (unsigned w = 0; w < workloads.n; w++)
+		for (unsigned bs = 0; bs < bp->nsets; bs++)
+		for (unsigned rs = 0; rs < nrs; rs++)
+		for (unsigned ws = 0; ws < nwlsets[w]; ws++)
 		for (unsigned ip = 0; ip < sw->producers.n; ip++)
 		for (unsigned iw = 0; iw < sw->workers.n; iw++)
 		for (unsigned ib = 0; ib < batch.n; ib++)
@@ -463,26 +639,23 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		for (unsigned ipw = 0; ipw < pinw.n; ipw++)
 		for (unsigned ipp = 0; ipp < pinp.n; ipp++) {
 			struct pb_point *pt = &pts[n++];
-			unsigned ai[AX_COUNT] = {a0, a1, a2, a3};
-			unsigned ri;
 
 			pt->q = bp->q;
-			pt->qopts = bp->base;
+			pt->qopts = bp->sets[bs];
 			for (int a = 0; a < AX_COUNT; a++) {
-				strcpy(pt->axis[a], bp->ax[a][ai[a]]);
-				if (strcmp(pt->axis[a], "-") &&
-				    pb_opts_set(&pt->qopts, pb_axis_opt[a], pt->axis[a], err, sizeof(err)))
-					pb_usage_error_opt(pb_axis_opt[a], "--%s for backend %s: %s",
-							   pb_axis_opt[a], bp->q->name, err);
+				int oi = pb_opt_index(pt->q->options, pb_axis_opt[a]);
+
+				if (oi < 0)
+					strcpy(pt->axis[a], "-");
+				else
+					pb_opt_format(&pt->qopts, (size_t)oi, pt->axis[a],
+						      sizeof(pt->axis[a]));
 			}
 			pt->rc = bp->rc[r];
-			if (pt->rc) {
-				for (ri = 0; rcs[ri] != pt->rc; ri++)
-					;
-				pt->rcopts = rcbase[ri];
-			}
+			if (pt->rc)
+				pt->rcopts = rcsets[ri][rs];
 			pt->wl = wls[w];
-			pt->wlopts = wlbase[w];
+			pt->wlopts = wlsets[w][ws];
 			pt->producers = (unsigned)sw->producers.v[ip];
 			pt->workers = (unsigned)sw->workers.v[iw];
 			pt->batch = (unsigned)batch.v[ib];
@@ -514,9 +687,21 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			pt->latency = sw->latency > 0;
 			pt->sample_ms = sw->sample_ms;
 			skip_reason(pt);
+			if (pt->q->check) {
+				char why[512];
+
+				if (pt->q->check(&pt->qopts, pt->rc, pt->producers + pt->workers, why,
+						 sizeof(why)))
+					pb_usage_error_opt("backend-opt", "backend %s with reclaimer %s, %u "
+							   "threads: %s", pt->q->name,
+							   pt->rc ? pt->rc->name : "-",
+							   pt->producers + pt->workers, why);
+			}
 			point_id(pt, sw); /* last: after every field of the point is set */
 		}
+		}
 	}
+	pb_plan_record_full(pts, n); /* the sweep's identity: the whole plan (meta.c) */
 	/* --shard K/N: point i (plan order, from 0) belongs to shard i mod N + 1. */
 	if (sw->shard_n > 1) {
 		size_t kept = 0;

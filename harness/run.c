@@ -99,15 +99,67 @@ static const char *sig_name(int sig)
 	return buf;
 }
 
-/* Run one (point, rep) in a child; fills *res whatever happens. */
-static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsigned rep,
-		    unsigned run, struct pb_progress *prog, struct pb_result *res)
+/*
+ * SIGINT / SIGTERM (Ctrl-C, scancel, a Slurm time limit, GNU parallel's
+ * --timeout): the sweep stops after the row it is writing.  Both signals stay
+ * blocked in the parent except inside ppoll(), so they never land in the
+ * middle of a row: a row is written whole or not at all.  The run in progress
+ * is killed and not recorded (an interrupted repetition is no measurement and
+ * no crash); --resume runs it again.
+ */
+static volatile sig_atomic_t stop_sig;
+static sigset_t stop_set, run_mask; /* the two signals; the mask to restore */
+
+static void on_stop(int sig)
+{
+	if (!stop_sig)
+		stop_sig = sig;
+}
+
+static void stop_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop; /* no SA_RESTART: ppoll returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop_set, &run_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Has a stop been asked for?  Takes a signal that is pending (blocked). */
+static int stop_requested(void)
+{
+	struct timespec zero = {0, 0};
+	int sig;
+
+	if (!stop_sig && (sig = sigtimedwait(&stop_set, NULL, &zero)) > 0)
+		stop_sig = sig;
+	return stop_sig;
+}
+
+/* The forked child: default dispositions and the caller's mask again. */
+static void stop_child_reset(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &run_mask, NULL);
+}
+
+/* Run one (point, rep) in a child; fills *res whatever happens.  Returns 1
+ * if a stop was asked for meanwhile: *res is then no result. */
+static int run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsigned rep,
+		   unsigned run, struct pb_progress *prog, struct pb_result *res)
 {
 	enum pb_fault fault = fault_for(run);
 	int fds[2], wst = 0;
 	size_t got = 0;
 	uint64_t deadline;
-	int stalled = 0;
+	int stalled = 0, stopped = 0;
 	pid_t pid, parent;
 
 	memset(res, 0, sizeof(*res));
@@ -117,7 +169,7 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 	if (pipe2(fds, O_CLOEXEC)) {
 		res->status = RS_ERROR;
 		snprintf(res->note, sizeof(res->note), "pipe: %s", strerror(errno));
-		return;
+		return 0;
 	}
 	fflush(NULL); /* nothing buffered may be written twice */
 	parent = getpid();
@@ -127,13 +179,14 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 		snprintf(res->note, sizeof(res->note), "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
-		return;
+		return 0;
 	}
 	if (pid == 0) {
 		struct pb_result r;
 		const char *p = (const char *)&r;
 		size_t left = sizeof(r);
 
+		stop_child_reset();
 		close(fds[0]);
 		/*
 		 * A child never outlives the sweep, nor runs past its watchdog:
@@ -174,7 +227,16 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 			break;
 		}
 		ms = (int)((deadline - now + 999999) / 1000000);
-		prc = poll(&pfd, 1, ms);
+		{
+			struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+			/* The stop signals are let in here only. */
+			prc = ppoll(&pfd, 1, &ts, &run_mask);
+		}
+		if (stop_requested()) {
+			stopped = 1;
+			break;
+		}
 		if (prc < 0 && errno == EINTR)
 			continue;
 		if (prc == 0)
@@ -187,10 +249,20 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 		got += (size_t)rd;
 	}
 	close(fds[0]);
-	if (stalled)
+	if (stalled || stopped)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
 		;
+	/* A Ctrl-C or scancel signals the child too: it may have died of it
+	 * before the parent saw its own copy (still pending, blocked). */
+	if (stopped || stop_requested()) {
+		memset(res, 0, sizeof(*res));
+		res->status = RS_ERROR;
+		snprintf(res->note, sizeof(res->note), "interrupted by %s", sig_name(stop_sig));
+		if (pb_ts_part_path())
+			unlink(pb_ts_part_path()); /* its samples are no row's */
+		return 1;
+	}
 	if (stalled) {
 		memset(res, 0, sizeof(*res));
 		res->status = RS_STALL;
@@ -213,6 +285,33 @@ static void run_one(const struct pb_sweep *sw, const struct pb_point *pt, unsign
 			 WIFEXITED(wst) ? WEXITSTATUS(wst) : -1, pb_phase_name(atomic_load(&prog->phase)));
 	}
 	res->note[sizeof(res->note) - 1] = 0;
+	return 0;
+}
+
+/*
+ * The plug-in options of a point that were set (--backend-opt, --seg-size, a
+ * sweep file) or differ from the default: " seg-size=64 reclaim.threshold=16".
+ * The four backend options with their own flag keep their bare name.
+ */
+static size_t opts_label(const struct pb_optvals *ov, const struct pb_settings *st,
+			 const char *prefix, char *buf, size_t len, size_t off)
+{
+	char v[64];
+
+	for (size_t i = 0; i < ov->n && off < len; i++) {
+		int given = ov->v[i] != ov->defs[i].def, bare = 0;
+
+		for (unsigned k = 0; k < st->n; k++)
+			if (!strcmp(st->name[k], ov->defs[i].name))
+				given = 1;
+		for (int a = 0; a < AX_COUNT; a++)
+			if (!strcmp(pb_axis_opt[a], ov->defs[i].name) && !strcmp(prefix, "backend."))
+				bare = 1;
+		if (given)
+			off += (size_t)snprintf(buf + off, len - off, " %s%s=%s", bare ? "" : prefix,
+						ov->defs[i].name, pb_opt_format(ov, i, v, sizeof(v)));
+	}
+	return off;
 }
 
 static void point_label(const struct pb_sweep *sw, const struct pb_point *pt, char *buf, size_t len)
@@ -221,9 +320,10 @@ static void point_label(const struct pb_sweep *sw, const struct pb_point *pt, ch
 				      pt->q->name, pt->rc ? pt->rc->name : "-", pt->wl->name,
 				      pt->producers, pt->workers);
 
-	for (int a = 0; a < AX_COUNT && off < len; a++)
-		if (sw->axis[a].n && strcmp(pt->axis[a], "-"))
-			off += (size_t)snprintf(buf + off, len - off, " %s=%s", pb_axis_opt[a], pt->axis[a]);
+	off = opts_label(&pt->qopts, &sw->bopt, "backend.", buf, len, off);
+	if (pt->rc)
+		off = opts_label(&pt->rcopts, &sw->ropt, "reclaim.", buf, len, off);
+	off = opts_label(&pt->wlopts, &sw->wopt, "workload.", buf, len, off);
 	if (sw->batch.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " batch=%u", pt->batch);
 	if (sw->submit_batch.n && off < len)
@@ -443,8 +543,9 @@ static uint64_t canary_time(const struct pb_sweep *sw, bool slow)
 	return ns;
 }
 
-/* One repetition of point @pt: run it between two canaries, write its row. */
-static void run_rep(struct sweep_state *st, struct pb_point *pt, struct pstate *ps,
+/* One repetition of point @pt: run it between two canaries, write its row.
+ * Returns false if a stop (SIGINT/SIGTERM) came meanwhile: then no row. */
+static bool run_rep(struct sweep_state *st, struct pb_point *pt, struct pstate *ps,
 		    const char *label)
 {
 	const struct pb_sweep *sw = st->sw;
@@ -462,7 +563,8 @@ static void run_rep(struct sweep_state *st, struct pb_point *pt, struct pstate *
 
 			pilot.jobs = pt->jobs < 1000 ? pt->jobs : 1000;
 			pilot.warmup = 0;
-			run_one(sw, &pilot, 0, 0, st->prog, &res);
+			if (run_one(sw, &pilot, 0, 0, st->prog, &res))
+				return false;
 			if (res.status == RS_OK && res.elapsed_ns)
 				ps->est = (double)res.elapsed_ns / (double)pb_result_jobs(&pilot, &res);
 		}
@@ -478,7 +580,10 @@ static void run_rep(struct sweep_state *st, struct pb_point *pt, struct pstate *
 	st->run++;
 	slow = slow_for(st->run);
 	cb = canary_time(sw, false);
-	run_one(sw, pt, rep, st->run, st->prog, &res);
+	if (run_one(sw, pt, rep, st->run, st->prog, &res)) {
+		ps->next_rep--; /* interrupted: no row for this rep; --resume runs it */
+		return false;
+	}
 	ca = canary_time(sw, slow);
 	fake_elapsed(st->nokruns, pt, &res);
 	res.run_seq = ++st->run_seq;
@@ -531,6 +636,7 @@ static void run_rep(struct sweep_state *st, struct pb_point *pt, struct pstate *
 		fprintf(stderr, "[%u/%zu] %s rep=%u: %s: %s\n", st->run, st->maxruns, label, rep,
 			pb_rstatus_name(res.status), res.note);
 	}
+	return true;
 }
 
 static void point_done_log(const struct sweep_state *st, const struct pstate *ps,
@@ -540,7 +646,7 @@ static void point_done_log(const struct sweep_state *st, const struct pstate *ps
 	bool met = pb_rule_met(ps->ok, ps->nok, &st->rule, &cov);
 	char noisy[64] = "";
 
-	if (st->sw->quiet)
+	if (st->sw->quiet || stop_sig)
 		return;
 	if (ps->nnoisy)
 		snprintf(noisy, sizeof(noisy), ", %u noisy", ps->nnoisy);
@@ -609,8 +715,9 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 	pss = pb_xalloc(npts + 1, sizeof(*pss));
 	labels = pb_xalloc(npts + 1, sizeof(char *));
 	order = pb_xalloc(npts + 1, sizeof(size_t));
+	stop_install();
 	/* Every point's state first: resumed rows, skip rows. */
-	for (size_t i = 0; i < npts; i++) {
+	for (size_t i = 0; i < npts && !stop_requested(); i++) {
 		struct pb_point *pt = &pts[i];
 		struct pstate *ps = &pss[i];
 		double *okbuf;
@@ -663,15 +770,16 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 			point_done_log(&st, ps, label);
 	}
 	if (sw->order == PB_ORDER_SEQUENTIAL) {
-		for (size_t i = 0; i < npts; i++) {
+		for (size_t i = 0; i < npts && !stop_requested(); i++) {
 			if (!point_active(&st, &pts[i], &pss[i]))
 				continue;
-			while (point_active(&st, &pts[i], &pss[i]))
-				run_rep(&st, &pts[i], &pss[i], labels[i]);
+			while (point_active(&st, &pts[i], &pss[i]) && !stop_requested())
+				if (!run_rep(&st, &pts[i], &pss[i], labels[i]))
+					break;
 			point_done_log(&st, &pss[i], labels[i]);
 		}
 	} else {
-		for (;;) {
+		while (!stop_requested()) {
 			size_t n = 0;
 
 			for (size_t i = 0; i < npts; i++)
@@ -686,10 +794,11 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 					order[i] = order[j];
 					order[j] = x;
 				}
-			for (size_t k = 0; k < n; k++) {
+			for (size_t k = 0; k < n && !stop_requested(); k++) {
 				size_t i = order[k];
 
-				run_rep(&st, &pts[i], &pss[i], labels[i]);
+				if (!run_rep(&st, &pts[i], &pss[i], labels[i]))
+					break;
 				if (!point_active(&st, &pts[i], &pss[i]))
 					point_done_log(&st, &pss[i], labels[i]);
 			}
@@ -707,7 +816,15 @@ int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, F
 		pb_log("error writing %s/results.csv: %s", sw->out, strerror(errno));
 	if (!sw->quiet && sw->resume)
 		pb_log("resume: %u new row%s", st.nrows, st.nrows == 1 ? "" : "s");
-	rc = pb_summary_write(sw->out, &st.rule, NULL, NULL, stdout);
+	rc = pb_summary_write(sw->out, &st.rule, NULL, NULL, stop_sig ? NULL : stdout);
+	if (stop_requested()) {
+		/* summary.csv covers the rows so far; say how to go on. */
+		pb_log("interrupted by %s: %u new row%s in %s/results.csv, summary.csv %s; "
+		       "continue with:", sig_name(stop_sig), st.nrows, st.nrows == 1 ? "" : "s",
+		       sw->out, rc ? "NOT written" : "written for the rows so far");
+		fprintf(stderr, "  %s\n", pb_resume_command(sw->cmdline, sw->out));
+		return PB_EXIT_SIGNAL(stop_sig);
+	}
 	if (rc)
 		return PB_EXIT_FAIL;
 	if (nfail)

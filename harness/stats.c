@@ -246,6 +246,31 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Order-statistic interval of the median of sorted w[0..n-1] (n >= 2). */
+static void median_ci(const double *w, unsigned n, struct pb_stat *s)
+{
+	double logp = -(double)n * log(2.0), tail = 0, cover = NAN;
+	unsigned k = 1;
+
+	/* tail = P(Bin(n, 1/2) <= j - 1), built up term by term; rank j is
+	 * usable while its coverage 1 - 2 * tail is >= 0.95.  Rank 1 (min ..
+	 * max) is the fallback, with its own (lower) coverage. */
+	for (unsigned j = 1; j <= n / 2; j++) {
+		double c;
+
+		/* add P(X = j - 1) = C(n, j - 1) / 2^n */
+		tail += exp(lgamma(n + 1.0) - lgamma((double)j) - lgamma((double)(n - j + 2)) + logp);
+		c = 1 - 2 * tail;
+		if (j > 1 && c < 0.95)
+			break;
+		k = j;
+		cover = c;
+	}
+	s->med_lo = w[k - 1];
+	s->med_hi = w[n - k];
+	s->med_level = cover;
+}
+
 void pb_stat_compute(const double *v, unsigned n, struct pb_stat *s)
 {
 	double *w, sum = 0, ss = 0;
@@ -253,6 +278,7 @@ void pb_stat_compute(const double *v, unsigned n, struct pb_stat *s)
 	memset(s, 0, sizeof(*s));
 	s->n = n;
 	s->median = s->min = s->max = s->mean = s->sd = s->ci_lo = s->ci_hi = NAN;
+	s->med_lo = s->med_hi = s->med_level = NAN;
 	if (!n)
 		return;
 	w = malloc(n * sizeof(*w));
@@ -274,6 +300,7 @@ void pb_stat_compute(const double *v, unsigned n, struct pb_stat *s)
 
 		s->ci_lo = s->mean - half;
 		s->ci_hi = s->mean + half;
+		median_ci(w, n, s);
 	}
 	free(w);
 }
@@ -312,7 +339,7 @@ static const char *const cfg_cols[] = {
 };
 
 static const char *const stat_names[] = {"median", "min", "max", "mean", "sd", "ci95_lo",
-					  "ci95_hi"};
+					  "ci95_hi", "med_ci_lo", "med_ci_hi"};
 
 const char *pb_summary_header(void)
 {
@@ -331,7 +358,7 @@ const char *pb_summary_header(void)
 			off += (size_t)snprintf(buf + off, sizeof(buf) - off, ",%s_%s",
 						m ? "jobs_per_s" : "ns_per_job", stat_names[i]);
 	snprintf(buf + off, sizeof(buf) - off,
-		 ",cov_pct,cov_k,min_reps,cov_target_pct,cov_met,worst_status,n_noisy");
+		 ",med_ci_level,cov_pct,cov_k,min_reps,cov_target_pct,cov_met,worst_status,n_noisy");
 	return buf;
 }
 
@@ -394,6 +421,14 @@ static void row_params(const struct pb_table *t, size_t row0, char *params, size
 		if (strcmp(v, "-") && off < len)
 			off += (size_t)snprintf(params + off, len - off, "%s%s=%s", off ? " " : "",
 						par[i], v);
+	}
+	/* Reclaimer and workload options: an axis of theirs (--reclaim-opt
+	 * threshold=16,64) must tell the lines apart. */
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = cell(t, row0, pb_table_col(t, i ? "workload_opts" : "reclaim_opts"));
+
+		if (strcmp(v, "-") && off < len)
+			off += (size_t)snprintf(params + off, len - off, "%s%s", off ? " " : "", v);
 	}
 	if (!off)
 		snprintf(params, len, "-");
@@ -570,7 +605,10 @@ int pb_summary_write(const char *dir, const struct pb_rule *dflt, pb_rule_lookup
 			put_num(f, s->sd, fmt);
 			put_num(f, s->ci_lo, fmt);
 			put_num(f, s->ci_hi, fmt);
+			put_num(f, s->med_lo, fmt);
+			put_num(f, s->med_hi, fmt);
 		}
+		put_num(f, ns.med_level, "%.4f");
 		put_num(f, cov, "%.3f");
 		fprintf(f, ",%u,%u,%g,%s,%s,%u\n", nok < (rule.min_reps < 2 ? 2 : rule.min_reps) ?
 			nok : (rule.min_reps < 2 ? 2 : rule.min_reps), rule.min_reps, rule.cov_pct,

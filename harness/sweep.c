@@ -33,6 +33,11 @@ void pb_usage_ctx_arg(int argi)
 	pb_usage_ctx = argi >= 0 && argi < nargs ? arg_origin[argi] : NULL;
 }
 
+bool pb_arg_from_file(int argi)
+{
+	return argi >= 0 && argi < nargs && arg_origin[argi];
+}
+
 void pb_usage_ctx_opt(const char *opt)
 {
 	pb_usage_ctx = NULL;
@@ -407,12 +412,24 @@ static void check_column(struct loader *ld, const char *key, const char *value)
 
 	if (csv_has_column(value))
 		return;
+	/* A plug-in option (x = threshold): scripts/plot.py reads it from the
+	 * backend_opts / reclaim_opts / workload_opts column. */
+	for (size_t i = 0; pb_backends[i]; i++)
+		if (pb_opt_index(pb_backends[i]->options, value) >= 0)
+			return;
+	for (size_t i = 0; pb_reclaimers[i]; i++)
+		if (pb_opt_index(pb_reclaimers[i]->options, value) >= 0)
+			return;
+	for (size_t i = 0; pb_workloads[i]; i++)
+		if (pb_opt_index(pb_workloads[i]->options, value) >= 0)
+			return;
 	for (char *t = strtok_r(h, ",", &save); t && n < PB_ARRAY_SIZE(names);
 	     t = strtok_r(NULL, ",", &save))
 		names[n++] = t;
 	near = pb_closest(value, names, n);
 	pb_usage_error("%s:%d: key '%s' in [plot]: '%s' is not a results.csv column%s%s%s, "
-		       "allowed: a column name of docs/csv.md (e.g. workers, ns_per_job)",
+		       "allowed: a column name of docs/csv.md (e.g. workers, ns_per_job) or a "
+		       "plug-in option of 'poolbench list' (e.g. threshold)",
 		       ld->path, ld->line, key, value, near ? " (did you mean '" : "",
 		       near ? near : "", near ? "'?)" : "");
 }
@@ -511,7 +528,8 @@ static int sweep_ini_key(void *user, const char *section, const char *key, const
 	for (size_t i = 0; i < PB_ARRAY_SIZE(setting_sections); i++) {
 		if (strcmp(section, setting_sections[i][0]))
 			continue;
-		snprintf(arg, sizeof(arg), "--%s=%s=%s", setting_sections[i][1], key, value);
+		snprintf(arg, sizeof(arg), "--%s=%s=%s", setting_sections[i][1], key,
+			 squeeze_commas(value));
 		add_arg(ld, arg, setting_sections[i][1], where(ld, section, key));
 		return 1;
 	}

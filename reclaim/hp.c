@@ -183,6 +183,11 @@ static int hp_thread_register(struct pb_reclaim *d, struct pb_rthread **out)
 	ck_stack_entry_t *stash = NULL;
 
 	if (rec) {
+		/* The record's previous owner handed it over through ck's
+		 * inline-asm state word (ck_hp_unregister -> ck_hp_recycle),
+		 * invisible to TSAN: state the edge, paired with the release at
+		 * the end of hp_thread_unregister. */
+		HP_TSAN_ACQUIRE(rec);
 		t = (struct pb_rthread *)rec; /* rec is the first member */
 		pthread_mutex_lock(&d->mu);
 		stash = t->stash;
@@ -232,6 +237,7 @@ static void hp_thread_unregister(struct pb_reclaim *d, struct pb_rthread *t)
 		t->stash = stash;
 		pthread_mutex_unlock(&d->mu);
 	}
+	HP_TSAN_RELEASE(&t->rec); /* -> the next owner's ck_hp_recycle (see register) */
 	ck_hp_unregister(&t->rec);
 }
 

@@ -24,21 +24,34 @@
  * protect() is a plain acquire load: a section pins everything it can reach.
  *
  * Retire modes (option retire-mode):
+ *   thread    (default) collect batch nodes per thread, hand the list to the
+ *             domain's reclaim thread (a mutex hold and a signal, never a
+ *             wait), which runs synchronize_rcu() and frees; it sleeps only
+ *             while nothing is handed.  barrier() hands off the caller's
+ *             partial batch and waits for it (a QSBR caller goes offline).
  *   call-rcu  enqueue on a call_rcu worker (never blocks the caller);
  *   batch     collect batch nodes per thread, then synchronize_rcu() and free
  *             them on the retiring thread (bounded memory, blocks the caller
  *             for a grace period per batch; deferred to end() when retire is
  *             called inside a section, because waiting for a grace period from
  *             inside a read-side section would wait for ourselves).
- * Default call-rcu, measured on the 2-core VM (2 writers retiring 1M nodes
- * each + 1 reader): call_rcu costs ~140-310 ns per retire and its single
- * worker falls behind, so pending peaked at 130k-950k nodes (the known trap);
- * batch costs ~50-230 ns and pending stays at batch x threads (128).  Batch is
- * still not the default because it makes retire block: with QSBR, a thread
- * that is online but waiting on the retiring thread (a producer blocked on a
- * full queue that this worker must drain) would deadlock it, where call_rcu
- * only delays frees.  Choose batch when memory must stay bounded and every
- * registered thread reports quiescent states or goes offline when it waits.
+ * Why thread is the default (2-core VM, segmented, seg-size 1, seg-count 16,
+ * p=1 w=2; issue 11): with call-rcu, liburcu's single call_rcu worker naps
+ * between rounds, so under --seg-supply bounded the producer waited for it
+ * and every run stalled until the watchdog, for memb and qsbr alike; in
+ * latency mode with allocation allowed it allocated 0.046-0.050 times per
+ * job with ~9 900 segments pending.  With thread both flavours finish the
+ * bounded runs, and allocate 0.0007 (memb) / 0.002 (qsbr) times per job with
+ * 370 / 770 pending, the order of ck_epoch (0.0008, 310) in the same run.
+ * Earlier figures for the other two (2 writers retiring 1M nodes each + 1
+ * reader): call_rcu costs ~140-310 ns per retire and its single worker
+ * falls behind, so pending peaked at 130k-950k nodes (the known trap); batch
+ * costs ~50-230 ns and pending stays at batch x threads (128), but it makes
+ * retire block: with QSBR, a thread that is online but waiting on the
+ * retiring thread (a producer blocked on a full queue that this worker must
+ * drain) would deadlock it.  thread keeps batch's bounded pending without
+ * blocking the retiring thread; defer_rcu() (liburcu's other deferral) was
+ * not tried: it also blocks the caller when its per-thread queue is full.
  * Option cr-workers=percpu creates liburcu's per-CPU call_rcu workers
  * (process-global, kept until exit) so that one worker does not fall behind
  * many retiring threads; on 2 CPUs it did not help (pending 136k-560k: the
@@ -90,17 +103,19 @@ void AnnotateIgnoreWritesEnd(const char *file, int line);
 #define URCU_TSAN_ACQUIRE(a) ((void)0)
 #endif
 
-enum { URCU_MODE_CALL_RCU, URCU_MODE_BATCH };
+enum { URCU_MODE_CALL_RCU, URCU_MODE_BATCH, URCU_MODE_THREAD };
 enum { URCU_CRW_DEFAULT, URCU_CRW_PERCPU };
 
-static const char *const urcu_mode_names[] = {"call-rcu", "batch", NULL};
+static const char *const urcu_mode_names[] = {"call-rcu", "batch", "thread", NULL};
 static const char *const urcu_crw_names[] = {"default", "percpu", NULL};
 
 static const struct pb_option urcu_options[] = {
-	{"retire-mode", PB_OPT_ENUM, 0, 0, URCU_MODE_CALL_RCU, urcu_mode_names, 0,
-	 "call-rcu: hand nodes to a call_rcu worker; batch: synchronize_rcu per batch on the retiring thread"},
+	{"retire-mode", PB_OPT_ENUM, 0, 0, URCU_MODE_THREAD, urcu_mode_names, 0,
+	 "thread: per-thread batches handed to the domain's reclaim thread (synchronize_rcu, then "
+	 "free; woken at once); call-rcu: hand nodes to liburcu's call_rcu worker; batch: "
+	 "synchronize_rcu per batch on the retiring thread"},
 	{"batch", PB_OPT_INT, 1, 1 << 20, 64, NULL, 0,
-	 "retire-mode=batch: nodes collected per thread before one synchronize_rcu"},
+	 "retire-mode=thread/batch: nodes collected per thread before a hand-off / synchronize_rcu"},
 	{"cr-workers", PB_OPT_ENUM, 0, 0, URCU_CRW_DEFAULT, urcu_crw_names, 0,
 	 "call_rcu workers: default (one, process-wide) or percpu (one per CPU)"},
 	{NULL, 0, 0, 0, 0, NULL, 0, NULL},
@@ -129,6 +144,7 @@ struct pb_rthread {
 	bool flush_due;               /* owner only: batch full inside a section */
 	unsigned nbatch;              /* owner only */
 	struct urcu_node *batch;      /* owner only */
+	struct urcu_node *batch_last; /* owner only: tail of batch (thread mode) */
 	_Atomic uint64_t retired;     /* written by the owner only */
 	_Atomic uint64_t batch_freed; /* retire-mode=batch frees, owner only */
 };
@@ -138,8 +154,16 @@ struct pb_reclaim {
 	unsigned batch;
 	_Atomic(struct pb_rthread *) threads; /* append-only list */
 	pthread_mutex_t mu;                   /* serialises list appends */
-	_Atomic uint64_t cb_freed;            /* frees done by call_rcu workers */
+	_Atomic uint64_t cb_freed;            /* frees done by call_rcu workers and the reclaim thread */
 	_Atomic uint64_t peak;                /* sampled pending peak */
+	/* retire-mode=thread: the domain's reclaim thread and its hand-off. */
+	pthread_t rthr;
+	bool rthr_started;
+	pthread_mutex_t rmu;
+	pthread_cond_t rwork, rdone;
+	struct urcu_node *handed;             /* under rmu: lists handed off, chained */
+	uint64_t handed_seq, done_seq;        /* under rmu: hand-offs made / freed */
+	bool rexit;                           /* under rmu */
 };
 
 /* Per-thread liburcu registration count for this flavour (a thread may be
@@ -193,6 +217,8 @@ static void urcu_barrier_all(struct pb_reclaim *d)
 	URCU_TSAN_ACQUIRE(d);
 }
 
+static void *urcu_reclaim_main(void *arg);
+
 static int urcu_create(const struct pb_optvals *opts, struct pb_reclaim **out)
 {
 	struct pb_reclaim *d = calloc(1, sizeof(*d));
@@ -211,6 +237,23 @@ static int urcu_create(const struct pb_optvals *opts, struct pb_reclaim **out)
 		}
 	}
 	pthread_mutex_init(&d->mu, NULL);
+	if (d->mode == URCU_MODE_THREAD) {
+		int rc;
+
+		pthread_mutex_init(&d->rmu, NULL);
+		pthread_cond_init(&d->rwork, NULL);
+		pthread_cond_init(&d->rdone, NULL);
+		rc = pthread_create(&d->rthr, NULL, urcu_reclaim_main, d);
+		if (rc) {
+			pthread_cond_destroy(&d->rwork);
+			pthread_cond_destroy(&d->rdone);
+			pthread_mutex_destroy(&d->rmu);
+			pthread_mutex_destroy(&d->mu);
+			free(d);
+			return -rc;
+		}
+		d->rthr_started = true;
+	}
 	*out = d;
 	return 0;
 }
@@ -231,9 +274,107 @@ static uint64_t urcu_free_list(struct urcu_node *n)
 	return k;
 }
 
+/*
+ * retire-mode=thread.  Each thread collects `batch` retired nodes, then hands
+ * the list to its domain (one mutex hold and a signal per batch, never a
+ * wait, so it may happen inside a read section); the domain's reclaim
+ * thread takes everything handed so far, waits one grace period
+ * (synchronize_rcu: every section that could hold a node handed before it
+ * started has ended) and frees it.  It sleeps only while nothing is handed,
+ * so, unlike liburcu's call_rcu worker, which naps between rounds, segments
+ * come back one grace period after their batch is full.  barrier() hands off
+ * the caller's partial batch and waits for the rounds that cover it.
+ */
+static void *urcu_reclaim_main(void *arg)
+{
+	struct pb_reclaim *d = arg;
+
+	pthread_mutex_lock(&d->rmu);
+	for (;;) {
+		struct urcu_node *list;
+		uint64_t seq, k;
+
+		while (!d->handed && !d->rexit)
+			pthread_cond_wait(&d->rwork, &d->rmu);
+		if (!d->handed)
+			break; /* exit asked and nothing left */
+		list = d->handed;
+		d->handed = NULL;
+		seq = d->handed_seq;
+		pthread_mutex_unlock(&d->rmu);
+		PB_DELAY("urcu.reclaim");
+		synchronize_rcu(); /* not a registered reader: allowed for both flavours */
+		k = urcu_free_list(list);
+		/* Release: see urcu_pending_now. */
+		atomic_fetch_add_explicit(&d->cb_freed, k, memory_order_release);
+		pthread_mutex_lock(&d->rmu);
+		d->done_seq = seq;
+		pthread_cond_broadcast(&d->rdone);
+	}
+	pthread_mutex_unlock(&d->rmu);
+	return NULL;
+}
+
+/* Hand the thread's batch to the reclaim thread; returns the hand-off
+ * sequence number that covers everything this thread retired so far. */
+static uint64_t urcu_hand_off(struct pb_reclaim *d, struct pb_rthread *t)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&d->rmu);
+	if (t->batch) {
+		t->batch_last->batch_next = d->handed;
+		d->handed = t->batch;
+		d->handed_seq++;
+		pthread_cond_signal(&d->rwork);
+		t->batch = t->batch_last = NULL;
+		t->nbatch = 0;
+	}
+	seq = d->handed_seq;
+	pthread_mutex_unlock(&d->rmu);
+	return seq;
+}
+
+/* Wait until the reclaim thread has freed hand-off @seq and everything
+ * before it.  Outside any read section; a QSBR caller goes offline while it
+ * waits (the grace period it waits for must not wait for it). */
+static void urcu_wait_done(struct pb_reclaim *d, uint64_t seq)
+{
+#if defined(PB_URCU_QSBR)
+	const bool online = rcu_read_ongoing();
+
+	if (online)
+		rcu_thread_offline();
+#endif
+	pthread_mutex_lock(&d->rmu);
+	while (d->done_seq < seq)
+		pthread_cond_wait(&d->rdone, &d->rmu);
+	pthread_mutex_unlock(&d->rmu);
+#if defined(PB_URCU_QSBR)
+	if (online)
+		rcu_thread_online();
+#endif
+	URCU_TSAN_ACQUIRE(d);
+}
+
 static void urcu_destroy(struct pb_reclaim *d)
 {
 	struct pb_rthread *t, *next;
+
+	if (d->rthr_started) {
+		/* Every thread unregistered (their batches handed off): the reclaim
+		 * thread frees what is left, then exits. */
+		pthread_mutex_lock(&d->rmu);
+		d->rexit = true;
+		pthread_cond_signal(&d->rwork);
+		pthread_mutex_unlock(&d->rmu);
+		pthread_join(d->rthr, NULL);
+	}
+	if (d->mode == URCU_MODE_THREAD) {
+		pthread_cond_destroy(&d->rwork);
+		pthread_cond_destroy(&d->rdone);
+		pthread_mutex_destroy(&d->rmu);
+	}
 
 	/* Every thread is unregistered: no reader, so the callbacks still queued
 	 * only need their workers to run (rcu_barrier works unregistered). */
@@ -296,6 +437,8 @@ static void urcu_flush(struct pb_rthread *t)
 
 static void urcu_thread_unregister(struct pb_reclaim *d, struct pb_rthread *t)
 {
+	if (d->mode == URCU_MODE_THREAD)
+		urcu_hand_off(d, t); /* no wait: the reclaim thread frees it */
 	urcu_flush(t);
 	URCU_TSAN_RELEASE(d);
 	if (--urcu_tls_regs == 0)
@@ -353,7 +496,14 @@ static void urcu_retire(struct pb_rthread *t, struct pb_smr_node *node, pb_free_
 	r = atomic_load_explicit(&t->retired, memory_order_relaxed) + 1;
 	atomic_store_explicit(&t->retired, r, memory_order_release);
 	PB_DELAY("urcu.retire");
-	if (d->mode == URCU_MODE_CALL_RCU) {
+	if (d->mode == URCU_MODE_THREAD) {
+		n->batch_next = t->batch;
+		if (!t->batch)
+			t->batch_last = n;
+		t->batch = n;
+		if (++t->nbatch >= d->batch)
+			urcu_hand_off(d, t); /* never waits: fine inside a section */
+	} else if (d->mode == URCU_MODE_CALL_RCU) {
 		URCU_TSAN_RELEASE(n);
 		call_rcu(&n->head, urcu_cb);
 	} else {
@@ -397,6 +547,8 @@ static void urcu_barrier(struct pb_reclaim *d, struct pb_rthread *t)
 {
 	/* Outside any section (contract).  rcu_barrier() waits for every queued
 	 * callback; with QSBR it takes the caller offline while it waits. */
+	if (d->mode == URCU_MODE_THREAD)
+		urcu_wait_done(d, urcu_hand_off(d, t));
 	urcu_flush(t);
 	URCU_TSAN_RELEASE(d);
 	if (d->mode == URCU_MODE_CALL_RCU)

@@ -3,7 +3,7 @@
 # The seed's published figures (azargarov/wpool, the Go pool poolbench starts
 # from), as data: each figure with its source and the machine it came from, so
 # that scripts/report.py can set them beside ours.  Transcribed from
-# /work/shared/anchors/wpool.md (the project's reference notes on the seed).
+# docs/seed.md (the seed's figures with their sources, in the repository).
 """wpool's published figures, for comparison tables (see docs/plots.md)."""
 
 # Machines.  Figures from one machine only compare with figures from the same

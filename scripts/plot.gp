@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: MIT
 # Quick plot of any poolbench results.csv with gnuplot: a y column (default
 # ns_per_job) against a chosen x column, one line per backend/reclaim and
-# workload through the mean of the ok repetitions, every repetition drawn as a
-# point.  For a shell (term=dumb) or a PNG (pngcairo).  Means, not medians, and
-# no confidence intervals: for the real figures use scripts/plot.py.
+# workload.  For a shell (term=dumb) or a PNG (pngcairo).
+# With summary.csv next to the CSV (poolbench writes it) and y ns_per_job or
+# jobs_per_s: markers are the median and bars its order-statistic interval
+# (the same statistic, summary.csv's *_med_ci_lo/_hi columns); hollow markers
+# missed the CoV target.  Without it: lines through the mean of the ok
+# repetitions, every repetition a point, no interval (the title says so).
+# scripts/plot.py draws the full figures.
 #
 # usage:
 #   gnuplot -e "csv='results/x/results.csv'" scripts/plot.gp
@@ -47,6 +51,12 @@ if (words(SERIES) == 0) { print sprintf("plot.gp: %s has no ok rows%s", csv, (wl
 set datafile separator comma
 set datafile columnheaders
 
+dir = system(sprintf("dirname '%s'", csv))
+sfile = dir . "/summary.csv"
+shdr = system(sprintf("head -n 1 '%s' 2>/dev/null | tr -d '\\r'", sfile))
+shas(c) = strstrt("," . shdr . ",", "," . c . ",") > 0
+use_summary = shas(ycol . "_med_ci_lo") && shas(ycol . "_median") && shas(xcol) && shas("cov_met")
+
 name(b, r) = (r eq "-" ? b : b . "/" . r)
 # (gnuplot functions take at least one argument: d is a dummy)
 series_of(d) = name(strcol(2), strcol(3)) . ":" . strcol(4)
@@ -69,7 +79,6 @@ if (term eq "dumb") {
 	set terminal dumb size 120,36
 	set output
 } else {
-	dir = system(sprintf("dirname '%s'", csv))
 	ext = (term eq "svg" ? "svg" : "png")
 	if (!exists("out")) { out = sprintf("%s/quick_%s_vs_%s.%s", dir, ycol, xcol, ext) }
 	if (term eq "svg") {
@@ -80,18 +89,41 @@ if (term eq "dumb") {
 	set output out
 }
 
-set title sprintf("poolbench: %s vs %s (%s)", ycol, xcol, csv) noenhanced
+if (use_summary) {
+	set title sprintf("poolbench: %s vs %s (%s)\nmarkers: median; bars: its order-statistic interval (summary.csv); hollow: missed the CoV target", ycol, xcol, csv) noenhanced
+	set ylabel sprintf("%s (median)", ycol) noenhanced
+} else {
+	set title sprintf("poolbench: %s vs %s (%s)\nno summary.csv: lines through the mean, points are repetitions, no interval", ycol, xcol, csv) noenhanced
+	set ylabel sprintf("%s (points: repetitions, lines: mean)", ycol) noenhanced
+}
 set xlabel xcol noenhanced
-set ylabel sprintf("%s (points: repetitions, lines: mean)", ycol) noenhanced
 set key outside right top noenhanced
 set grid
+# room at both ends, so that the first and last error bars are drawn whole
+set offsets graph 0.05, graph 0.05, 0, 0
 if (logy) { set logscale y }
 if (logx) { set logscale x 2 }
 
-plot for [i = 1:words(SERIES)] csv using (column(xcol)):(yval(word(SERIES, i))) \
-	smooth unique with linespoints lc rgb rgb(word(SERIES, i)) pt (i % 13 + 1) \
-	title word(SERIES, i), \
-     for [i = 1:words(SERIES)] csv using (column(xcol)):(yval(word(SERIES, i))) \
-	with points lc rgb rgb(word(SERIES, i)) pt (i % 13 + 1) ps 0.5 notitle
+# summary.csv rows of series s: the median, its interval, and whether the
+# point met the CoV target (filled) or not (hollow).
+sser(d) = name(strcol("backend"), strcol("reclaim")) . ":" . strcol("workload")
+smed(s) = (sser(0) eq s && strcol(ycol . "_median") ne "-") ? column(ycol . "_median") : NaN
+smet(s, m) = (strcol("cov_met") eq m) ? smed(s) : NaN
+if (use_summary) {
+	plot for [i = 1:words(SERIES)] sfile using (column(xcol)):(smed(word(SERIES, i))):(column(ycol . "_med_ci_lo")):(column(ycol . "_med_ci_hi")) \
+		with yerrorbars lc rgb rgb(word(SERIES, i)) pt 7 ps 0 notitle, \
+	     for [i = 1:words(SERIES)] sfile using (column(xcol)):(smed(word(SERIES, i))) \
+		smooth unique with lines lc rgb rgb(word(SERIES, i)) title word(SERIES, i), \
+	     for [i = 1:words(SERIES)] sfile using (column(xcol)):(smet(word(SERIES, i), "true")) \
+		with points lc rgb rgb(word(SERIES, i)) pt 7 notitle, \
+	     for [i = 1:words(SERIES)] sfile using (column(xcol)):(smet(word(SERIES, i), "false")) \
+		with points lc rgb rgb(word(SERIES, i)) pt 6 notitle
+} else {
+	plot for [i = 1:words(SERIES)] csv using (column(xcol)):(yval(word(SERIES, i))) \
+		smooth unique with linespoints lc rgb rgb(word(SERIES, i)) pt (i % 13 + 1) \
+		title word(SERIES, i), \
+	     for [i = 1:words(SERIES)] csv using (column(xcol)):(yval(word(SERIES, i))) \
+		with points lc rgb rgb(word(SERIES, i)) pt (i % 13 + 1) ps 0.5 notitle
+}
 
 if (term ne "dumb") { print out }

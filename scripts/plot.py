@@ -5,11 +5,16 @@
 # over time) and meta.json (machine name, preset name).  One figure per preset
 # kind, PNG + SVG, plus a JSON sidecar listing the panels and series drawn.
 #
-# usage: scripts/plot.py RESULTS.csv [--kind auto|KIND] [--out DIR] [--x COLUMN]
-#        [--y ns_per_job|jobs_per_s] [--name STEM] [--errors auto|minmax|ci]
+# usage: scripts/plot.py RESULTS.csv [--kind auto|KIND] [--out DIR] [--x COLUMN|OPTION]
+#        [--y ns_per_job|jobs_per_s] [--name STEM] [--errors auto|median|minmax|ci]
 #        [--summary FILE] [--timeseries FILE] [--meta FILE]
 # Kinds: worker-scale producer-pressure segment-size latency channel reclaim
 # placement generic.  docs/plots.md describes every figure.
+# Honest by construction: the marker and its error bar are the same statistic
+# (median with its order-statistic interval by default; mean with its Student
+# t interval with --errors ci), points that missed the CoV target are hollow
+# and counted in the caption, the settings that do not vary are a subtitle,
+# and points with more threads than PUs are shaded.
 """Plot poolbench results (reads only the CSV files and meta.json; see docs/plots.md)."""
 
 import argparse
@@ -84,6 +89,12 @@ AXIS = {
 PERCENTILES = [("lat_p50_ns", "p50"), ("lat_p90_ns", "p90"), ("lat_p99_ns", "p99"),
                ("lat_p999_ns", "p99.9"), ("lat_max_ns", "max")]
 NA = {"", "-", "n/a", "na", "nan", "none"}
+# Background of points with more threads (producers + workers) than PUs.
+OVER_SHADE = "#d9d9d9"
+# Columns named in the "fixed settings" subtitle when they take one value.
+FIXED = ["mode", "backend", "reclaim", "workload", "producers", "workers", "seg_size",
+         "seg_count", "capacity", "seg_supply", "batch", "wake_min_jobs", "flush_us",
+         "pin_workers", "pin_producers", "jobs", "rate_target", "duration_ms", "latency"]
 PLACEMENT_ORDER = ["none", "compact", "scatter"]
 
 # Two-sided 95% Student t quantiles, t(0.975, df) for df = 1..30; 1.96 above.
@@ -104,6 +115,26 @@ def t975(df):
     if df < 1:
         return float("nan")
     return T975[df - 1] if df <= len(T975) else 1.96
+
+
+def median_ci(values):
+    """Distribution-free interval of the median: order statistics x(k) ..
+    x(n+1-k) with k the largest rank whose coverage 1 - 2 P(Bin(n, 1/2) < k)
+    is at least 95 %; for n < 6 none is, and it is min .. max with its own
+    coverage (0.75 for n = 3, 0.9375 for n = 5).  Returns (lo, hi, coverage);
+    NaNs for n < 2.  The same rule as harness/stats.c (summary.csv)."""
+    v = sorted(x for x in values if x == x)
+    n = len(v)
+    if n < 2:
+        return float("nan"), float("nan"), float("nan")
+    k, cover, tail = 1, float("nan"), 0.0
+    for j in range(1, n // 2 + 1):
+        tail += math.comb(n, j - 1) / 2.0 ** n
+        c = 1 - 2 * tail
+        if j > 1 and c < 0.95:
+            break
+        k, cover = j, c
+    return v[k - 1], v[n - k], cover
 
 
 def colour(series):
@@ -269,6 +300,7 @@ class Results:
         # Optional files: a broken one found next to the CSV is a note and is
         # left out; one named on the command line must be readable.
         self.summary = self.timeseries = None
+        self.opt_x = {}  # x columns made from a plug-in option: name -> *_opts column
         sp = summary or os.path.join(d, "summary.csv")
         if summary or os.path.isfile(sp):
             try:
@@ -343,9 +375,80 @@ class Results:
         st["ci_lo"] = st["mean"] - pd.Series(half)
         st["ci_hi"] = st["mean"] + pd.Series(half)
         st["ci_src"] = "rows"
+        mci = [median_ci(list(v)) for _, v in g["_v"]]
+        st["med_lo"] = [m[0] for m in mci]
+        st["med_hi"] = [m[1] for m in mci]
+        st["med_level"] = [m[2] for m in mci]
+        st["med_src"] = "rows"
+        # Did the point meet the stopping rule's CoV target?  summary.csv says
+        # (cov_met); without it, the rule of meta.json over the rows in rep order.
+        k, target = self.rule()
+        met = []
+        for _, grp in g:
+            vals = list(grp.sort_values("rep")["ns_per_job"]) if "rep" in grp.columns else []
+            last = vals[-k:] if len(vals) >= k else []
+            m = len(last) >= 2 and sum(last) > 0 and target > 0
+            if m:
+                mu = sum(last) / len(last)
+                sd = math.sqrt(sum((x - mu) ** 2 for x in last) / (len(last) - 1))
+                m = 100 * sd / mu < target
+            met.append(bool(m))
+        st["cov_met"] = met
         if self.summary is not None:
             self._overlay_summary(st, metric)
         return st
+
+    def rule(self):
+        """(min_reps, cov_pct) of the stopping rule in meta.json, else (3, 2)."""
+        for r in reversed(meta_runs(self.meta)):
+            sr = r.get("stopping_rule")
+            if isinstance(sr, dict):
+                try:
+                    return max(int(sr.get("min_reps", 3)), 2), float(sr.get("cov_pct", 2))
+                except (TypeError, ValueError):
+                    pass
+        return 3, 2.0
+
+    def pus(self):
+        """Processing units of the machine (meta.json nproc), or None."""
+        try:
+            n = int(self.meta.get("nproc", 0))
+        except (TypeError, ValueError, AttributeError):
+            return None
+        return n if n > 0 else None
+
+    def oversubscribed(self, row):
+        """More threads (producers + workers) than PUs at this point?"""
+        pus = self.pus()
+        try:
+            return bool(pus) and int(float(row["producers"])) + int(float(row["workers"])) > pus
+        except (KeyError, TypeError, ValueError):
+            return False
+
+    def add_option_column(self, name):
+        """x = a plug-in option (threshold): a column read from the
+        backend_opts / reclaim_opts / workload_opts strings ("a=1;b=2").
+        Returns the column's name, or None if no opts column has it."""
+        found = None
+        for oc in ("backend_opts", "reclaim_opts", "workload_opts"):
+            if oc not in self.ok.columns:
+                continue
+            vals = self.ok[oc].astype(str).map(lambda s: dict(
+                kv.split("=", 1) for kv in s.split(";") if "=" in kv).get(name, "-"))
+            if (vals != "-").any():
+                found = oc
+                break
+        if not found:
+            return None
+        for df in (self.ok, self.notok):
+            if found in df.columns:
+                df[name] = df[found].astype(str).map(lambda s: dict(
+                    kv.split("=", 1) for kv in s.split(";") if "=" in kv).get(name, "-"))
+        AXIS.setdefault(name, "%s (%s option)" % (name, found.split("_")[0]))
+        self.opt_x[name] = found
+        if name not in self.keys:
+            self.keys.append(name)  # carried into the per-point statistics
+        return name
 
     def _overlay_summary(self, st, metric):
         cols = summary_columns(self.summary, metric)
@@ -377,6 +480,17 @@ class Results:
                 continue
             if lo == lo and hi == hi:
                 st.at[i, "ci_lo"], st.at[i, "ci_hi"], st.at[i, "ci_src"] = lo, hi, "summary"
+            if "cov_met" in self.summary.columns and str(s["cov_met"]) in ("true", "false"):
+                st.at[i, "cov_met"] = str(s["cov_met"]) == "true"
+            ml, mh = "%s_med_ci_lo" % metric, "%s_med_ci_hi" % metric
+            if ml in self.summary.columns and mh in self.summary.columns:
+                try:
+                    a, b = float(s[ml]), float(s[mh])
+                except (ValueError, TypeError):
+                    continue
+                if a == a and b == b:
+                    st.at[i, "med_lo"], st.at[i, "med_hi"] = a, b
+                    st.at[i, "med_src"] = "summary"
 
 
 def summary_columns(summary, metric):
@@ -422,6 +536,31 @@ class Figure:
         self.panels = []
         self.notes = []
         self.errors = set()
+        self.points = set()   # point keys drawn
+        self.missed = set()   # ... of which missed the CoV target
+        self.over = set()     # ... of which had more threads than PUs
+        self.levels = []      # coverage of the median intervals drawn
+        self.ns = set()       # ok repetitions per point drawn
+        self.n_over = 0
+
+    def note_points(self, src, st):
+        """Record what a call drew: the error-bar kind and, per point of @st
+        (None: already counted), whether it met the CoV target."""
+        self.errors.add(src)
+        if st is None:
+            return
+        keys = [c for c in ("point_id",) if c in st.columns] or \
+            [c for c in self.res.keys if c in st.columns]
+        for _, r in st.iterrows():
+            k = tuple(str(r[c]) for c in keys)
+            self.points.add(k)
+            self.ns.add(int(r["count"]))
+            if not bool(r["cov_met"]):
+                self.missed.add(k)
+            if self.res.oversubscribed(r):
+                self.over.add(k)
+            if "median, order" in src and r["med_level"] == r["med_level"]:
+                self.levels.append(float(r["med_level"]))
 
     def panel(self, ax, title, xlabel, ylabel, series):
         ax.set_title(title, fontsize=10)
@@ -446,19 +585,35 @@ class Figure:
     def save(self, out, stem):
         import matplotlib.pyplot as plt
         res = self.res
-        reps = sorted(set(int(n) for n in res.ok.groupby(res.keys, dropna=False).size()))
+        reps = sorted(self.ns) or sorted(set(int(n) for n in
+                                             res.ok.groupby(res.keys, dropna=False).size()))
         errs = " / ".join(sorted(self.errors)) or "none"
         st = res.notok["status"].str.strip().value_counts()
         others = ", ".join("%d %s" % (n, k) for k, n in sorted(st.items()))
-        caption = ("Machine: %s.  Median of %s ok repetition(s) per point; error bars: %s.  "
-                   "%d of %d rows ok%s.%s"
-                   % (res.machine, ",".join(str(r) for r in reps), errs,
+        k, target = res.rule()
+        what = "; ".join(sorted(self.errors)) or "median"
+        if self.levels:
+            lo, hi = min(self.levels), max(self.levels)
+            what += " (distribution-free, coverage %s%%%s)" % (
+                "%.1f" % (100 * lo) if lo == hi else "%.1f-%.1f" % (100 * lo, 100 * hi),
+                "; with under 6 repetitions it is the min-max range" if lo < 0.95 else "")
+        caption = ("Machine: %s.  Markers and bars: %s, over %s ok repetition(s) per point.  "
+                   "Hollow: %d of %d points missed the CoV < %g%% target (last %d "
+                   "repetitions).%s  %d of %d rows ok%s.%s"
+                   % (res.machine, what, ",".join(str(r) for r in reps), len(self.missed),
+                      len(self.points), target, k,
+                      ("  Grey: %d points with more threads (producers + workers) than the "
+                       "%d PUs." % (len(self.over), res.pus())) if self.over else "",
                       res.n_rows - res.n_notok, res.n_rows,
                       " (%s)" % others if others else "",
                       ("  Preset: %s." % res.preset) if res.preset else ""))
-        self.fig.suptitle("poolbench: %s\n%s" % (self.title, res.machine), fontsize=11)
+        self.caption_parts = {"missed": len(self.missed), "points": len(self.points),
+                              "oversubscribed": len(self.over), "errors": errs}
+        fixed = fixed_settings(res, max(int(self.fig.get_figwidth() * 10.5), 50))
+        self.fig.suptitle("poolbench: %s\n%s%s" % (self.title, res.machine,
+                                                   "\n" + fixed if fixed else ""), fontsize=10)
         self.fig.text(0.5, 0.005, caption, ha="center", va="bottom", fontsize=7.5, wrap=True)
-        self.fig.tight_layout(rect=(0, 0.04, 1, 1))
+        self.fig.tight_layout(rect=(0, 0.06, 1, 1))
         os.makedirs(out, exist_ok=True)
         files = []
         for ext in ("png", "svg"):
@@ -467,13 +622,87 @@ class Figure:
             files.append(p)
         plt.close(self.fig)
         side = {"figure": stem, "kind": self.kind, "title": self.title, "caption": caption,
-                "machine": res.machine, "preset": res.preset, "csv": os.path.abspath(res.csv),
+                "machine": res.machine, "preset": res.preset,
+                # relative to the figure, so that a results directory can move
+                "csv": os.path.relpath(os.path.abspath(res.csv), os.path.abspath(out)),
                 "files": [os.path.basename(f) for f in files], "errors": sorted(self.errors),
+                "fixed": fixed, "points": len(self.points), "missed_cov": len(self.missed),
+                "oversubscribed": len(self.over),
                 "panels": self.panels, "notes": self.notes}
         sp = os.path.join(out, "%s.json" % stem)
         with open(sp, "w") as f:
             json.dump(side, f, indent=1)
         return files + [sp]
+
+
+def fixed_settings(res, width=110):
+    """'producers=1, reclaim=hp, jobs: empty=1000000 sha256=40000, ...': the
+    settings every ok row shares (jobs per workload when only the workload
+    changes them), and plug-in options with one value."""
+    ok = res.ok
+    out = []
+    for c in FIXED:
+        if c not in ok.columns:
+            continue
+        vals = set(ok[c].astype(str).str.strip())
+        if len(vals) == 1:
+            v = vals.pop()
+            if v.lower() not in NA:
+                out.append("%s=%s" % (c, v))
+        elif c == "jobs" and ok.groupby("workload")["jobs"].nunique().max() == 1:
+            per = ok.groupby("workload", sort=False)["jobs"].first()
+            out.append("jobs: " + " ".join("%s=%s" % (w, j) for w, j in per.items()))
+    for oc in ("backend_opts", "reclaim_opts", "workload_opts"):
+        if oc not in ok.columns:
+            continue
+        opts = {}
+        for sv in set(ok[oc].astype(str)):
+            for kv in sv.split(";"):
+                if "=" in kv:
+                    k, v = kv.split("=", 1)
+                    opts.setdefault(k, set()).add(v)
+        for k, v in sorted(opts.items()):
+            if len(v) == 1 and k.replace("-", "_") not in FIXED:
+                out.append("%s=%s" % (k, v.pop()))
+    # How much each backend's queue could hold: not alike at the defaults
+    # (docs/methodology.md, "Unequal defaults"), so every figure says so.
+    if "queue_bound" in ok.columns and "backend" in ok.columns:
+        per = ok.groupby("backend", sort=False)["queue_bound"].agg(
+            lambda s: "|".join(sorted(set(s.astype(str).str.strip()))))
+        per = {b: v for b, v in per.items() if v.lower() not in NA}
+        if per:
+            out.append("queue bound: " + " ".join("%s=%s" % (b, v) for b, v in per.items()))
+    text, line = [], "fixed:"
+    for item in out:  # wrap at about @width characters
+        if line and len(line) + len(item) > width:
+            text.append(line)
+            line = ""
+        line += (" " if line == "fixed:" else ", " if line else "") + item
+    return "\n".join(text + [line]) if out else ""
+
+
+def shade_oversubscribed(fig, ax, res, st, x):
+    """Grey behind points with more threads (producers + workers) than PUs:
+    a band from the first such x when x is workers or producers, else a disc
+    behind each such point."""
+    import pandas as pd
+    pus = res.pus()
+    if not pus or st is None or st.empty:
+        return
+    over = st[[res.oversubscribed(r) for _, r in st.iterrows()]]
+    if over.empty:
+        return
+    xs = pd.to_numeric(st[x], errors="coerce") if x in st.columns else None
+    if x in ("workers", "producers") and xs is not None and xs.notna().all():
+        ox = pd.to_numeric(over[x], errors="coerce")
+        inside = xs[xs < ox.min()]
+        left = (ox.min() + inside.max()) / 2.0 if len(inside) else ox.min() * 0.9
+        ax.axvspan(left, max(xs.max(), ox.max()) * 1.05, color=OVER_SHADE, zorder=0, alpha=0.6)
+        ax.text(ox.min(), 0.02, " > %d PUs" % pus, transform=ax.get_xaxis_transform(),
+                fontsize=7, color="#555555", va="bottom")
+    elif xs is not None:
+        ax.scatter(pd.to_numeric(over[x], errors="coerce"), over["median"], s=260,
+                   color=OVER_SHADE, zorder=0)
 
 
 def legend_colours(ax):
@@ -484,6 +713,8 @@ def legend_colours(ax):
         art = getattr(h, "lines", None)
         art = art[0] if art else (h.patches[0] if hasattr(h, "patches") else h)
         c = art.get_facecolor() if hasattr(h, "patches") else art.get_color()
+        if hasattr(h, "patches") and colors.to_hex(c) == "#ffffff":
+            c = art.get_edgecolor()  # a hollow bar (missed the CoV target)
         out[lab] = colors.to_hex(c)
     return out
 
@@ -500,6 +731,9 @@ def label_cols(res, rows, exclude):
     """Key columns that vary inside one series and workload in @rows (they split
     a series into several lines), minus @exclude."""
     g = rows.groupby(["series", "workload"])
+    # An x read from an *_opts column: that column varies with x, so it does
+    # not split a line (unless another option in it varies too).
+    exclude = set(exclude) | {res.opt_x[x] for x in exclude if x in getattr(res, "opt_x", {})}
     return [c for c in res.keys if c not in NOT_IN_LABEL and c not in exclude and
             (g[c].nunique() > 1).any() and
             (c not in ("pin_workers", "pin_producers") or placement_varies(rows, c))]
@@ -522,18 +756,27 @@ def series_order(labels_series):
 
 
 def pick_errors(errors, st):
-    """(lower, upper) error distances and a description of what they are."""
+    """(centre, lower, upper error distances, description): the marker and its
+    bar are always the same statistic.  auto / median: the median with its
+    order-statistic interval (median_ci); ci: the mean with its Student t 95%
+    interval (summary.csv's when present); minmax: the median with min-max."""
     import numpy as np
-    use_ci = errors == "ci" or (errors == "auto" and (st["ci_src"] == "summary").all())
-    if use_ci:
-        lo, hi = st["ci_lo"].to_numpy(), st["ci_hi"].to_numpy()
-        med = st["median"].to_numpy()
-        src = "95% CI (summary.csv)" if (st["ci_src"] == "summary").all() else \
-            "95% CI (Student t over the repetitions)"
-        down, up = np.clip(med - lo, 0, None), np.clip(hi - med, 0, None)
-        return np.nan_to_num(down), np.nan_to_num(up), src
-    return (st["median"] - st["min"]).to_numpy(), (st["max"] - st["median"]).to_numpy(), \
-        "min-max over the repetitions"
+    med = st["median"].to_numpy(dtype=float)
+    if errors == "ci":
+        mean = st["mean"].to_numpy(dtype=float)
+        lo, hi = st["ci_lo"].to_numpy(dtype=float), st["ci_hi"].to_numpy(dtype=float)
+        src = "mean, 95% Student t interval" + (
+            " (summary.csv)" if (st["ci_src"] == "summary").all() else "")
+        return mean, np.nan_to_num(np.clip(mean - lo, 0, None)), \
+            np.nan_to_num(np.clip(hi - mean, 0, None)), src
+    if errors == "minmax":
+        return med, (st["median"] - st["min"]).to_numpy(), \
+            (st["max"] - st["median"]).to_numpy(), "median, min-max range"
+    lo, hi = st["med_lo"].to_numpy(dtype=float), st["med_hi"].to_numpy(dtype=float)
+    src = "median, order-statistic interval" + (
+        " (summary.csv)" if (st["med_src"] == "summary").all() else "")
+    return med, np.nan_to_num(np.clip(med - lo, 0, None)), \
+        np.nan_to_num(np.clip(hi - med, 0, None)), src
 
 
 def fmt_num(v, _=None):
@@ -636,14 +879,20 @@ def lines(fig, ax, res, rows, x, metric, errors, exclude=(), log_x=False):
         s = st[st["label"] == lab].sort_values("_x")
         k = styles.setdefault(ser, 0)
         styles[ser] = k + 1
-        down, up, src = pick_errors(errors, s)
-        fig.errors.add(src)
+        centre, down, up, src = pick_errors(errors, s)
+        fig.note_points(src, s)
         off = j - (len(pairs) - 1) / 2.0
         xd = s["_x"] * (2 ** (0.02 * off)) if logx else s["_x"] + 0.008 * span * off
-        ax.errorbar(xd, s["median"], yerr=[down, up], label=lab, color=colour(ser),
-                    marker=MARKERS[k % len(MARKERS)], linestyle=STYLES[k % len(STYLES)],
-                    capsize=3, linewidth=1.5, markersize=5)
+        mk = MARKERS[k % len(MARKERS)]
+        ax.errorbar(xd, centre, yerr=[down, up], label=lab, color=colour(ser), marker=mk,
+                    linestyle=STYLES[k % len(STYLES)], capsize=3, linewidth=1.5, markersize=5)
+        miss = ~s["cov_met"].astype(bool).to_numpy()
+        if miss.any():  # hollow: the point missed the CoV target
+            ax.plot(xd.to_numpy()[miss], centre[miss], linestyle="none", marker=mk,
+                    markersize=5, markerfacecolor="white", markeredgecolor=colour(ser),
+                    markeredgewidth=1.3, zorder=5)
         drawn.append(lab)
+    shade_oversubscribed(fig, ax, res, st, x)
     scale_x(ax, list(st["_x"]), log_x)
     scale_y(ax, list(st["min"]) + list(st["max"]))
     mark_failed(fig, ax, res, rows, x)
@@ -677,19 +926,29 @@ def bars(fig, ax, res, rows, group, metric, errors, order=None):
     drawn = []
     for j, (lab, ser) in enumerate(pairs):
         s = st[st["label"] == lab]
-        xs, meds, downs, ups = [], [], [], []
+        xs, meds, downs, ups, met, over = [], [], [], [], [], []
         for gi, gv in enumerate(vals):
             r = s[s[group] == gv] if group else s
             if r.empty:
                 continue
-            down, up, src = pick_errors(errors, r.iloc[:1])
-            fig.errors.add(src)
+            centre, down, up, src = pick_errors(errors, r.iloc[:1])
+            fig.note_points(src, r.iloc[:1])
             xs.append(gi - 0.4 + width * (j + 0.5))
-            meds.append(r["median"].iloc[0])
+            meds.append(centre[0])
             downs.append(down[0])
             ups.append(up[0])
-        ax.bar(xs, meds, width=width * 0.95, yerr=[downs, ups], capsize=2, label=lab,
-               color=colour(ser), edgecolor="black", linewidth=0.4)
+            met.append(bool(r["cov_met"].iloc[0]))
+            over.append(res.oversubscribed(r.iloc[0]))
+        bs = ax.bar(xs, meds, width=width * 0.95, yerr=[downs, ups], capsize=2, label=lab,
+                    color=colour(ser), edgecolor="black", linewidth=0.4)
+        for b, m, o, xv in zip(bs, met, over, xs):
+            if not m:  # hollow: the point missed the CoV target
+                b.set_facecolor("white")
+                b.set_edgecolor(colour(ser))
+                b.set_linewidth(1.5)
+            if o:
+                ax.axvspan(xv - width / 2, xv + width / 2, color=OVER_SHADE, zorder=0)
+                fig.n_over += 1
         drawn.append(lab)
     ax.set_xticks(np.arange(len(vals)))
     if group:
@@ -715,9 +974,13 @@ def throughput_rows(res):
     return ok
 
 
+# The statistic the markers show: "mean" with --errors ci, else "median".
+CENTRE = ["median"]
+
+
 def ylabel(metric):
     base = AXIS.get(metric, metric)
-    return "%s (median)" % base
+    return "%s (%s)" % (base, CENTRE[0])
 
 
 def grid_for(n, ncols_max=3):
@@ -835,10 +1098,10 @@ def fig_latency(res, metric, errors, title, x=None):
                 r = stats[c][stats[c]["label"] == lab] if c in stats else None
                 if r is None or r.empty:
                     continue
-                d, u, src = pick_errors("minmax" if errors == "auto" else errors, r)
-                f.errors.add(src)
+                c0, d, u, src = pick_errors(errors, r)
+                f.note_points(src, r if j == 0 else None)
                 xs.append(j)
-                meds.append(r["median"].iloc[0])
+                meds.append(c0[0])
                 downs.append(d[0])
                 ups.append(u[0])
                 allv += [r["min"].iloc[0], r["max"].iloc[0]]
@@ -855,9 +1118,9 @@ def fig_latency(res, metric, errors, title, x=None):
                 "submit-to-start latency (ns)", drawn)
         if third:
             ax = f.axes[i][2]
-            drawn = lines(f, ax, res, sub, x3, y3, errors if errors != "auto" else "minmax")
+            drawn = lines(f, ax, res, sub, x3, y3, errors)
             f.panel(ax, "%s vs %s, workload: %s" % (y3, x3, wl), AXIS.get(x3, x3),
-                    "%s (ns, median)" % y3, drawn)
+                    "%s (ns, %s)" % (y3, CENTRE[0]), drawn)
         ax = f.axes[i][1]
         if not miles:
             f.empty(ax, "warm-up milestones, workload: %s" % wl,
@@ -886,9 +1149,10 @@ def fig_latency(res, metric, errors, title, x=None):
                     r = mstats[c][mstats[c]["label"] == lab] if c in mstats else None
                     if r is None or r.empty:
                         continue
-                    d, u, src = pick_errors("minmax", r)
+                    c0, d, u, src = pick_errors(errors, r)
+                    f.errors.add(src)
                     xs.append(n)
-                    meds.append(r["median"].iloc[0])
+                    meds.append(c0[0])
                     downs.append(d[0])
                     ups.append(u[0])
                     allv += [r["min"].iloc[0], r["max"].iloc[0]]
@@ -970,7 +1234,7 @@ def fig_reclaim(res, metric, errors, title, x=None):
                     AXIS["pending"], drawn)
         elif res.has_numeric("pending_peak", sub):
             why = "no timeseries.csv" if ts is None else "no timeseries rows for %s" % wl
-            drawn = bars(f, ax, res, sub, x, "pending_peak", "minmax")
+            drawn = bars(f, ax, res, sub, x, "pending_peak", errors)
             f.panel(ax, "peak unreclaimed segments (%s), workload: %s" % (why, wl),
                     AXIS.get(x, x) if x else "", ylabel("pending_peak"), drawn)
             f.notes.append("pending over time not drawn for %s: %s" % (wl, why))
@@ -1129,6 +1393,7 @@ def plot(res, kind="auto", out=None, x=None, y=None, name=None, errors="auto"):
     # Keep SVG text as text (searchable, smaller); DejaVu Sans is matplotlib's own.
     matplotlib.rcParams["svg.fonttype"] = "none"
     why = "asked for"
+    CENTRE[0] = "mean" if errors == "ci" else "median"
     if kind == "auto":
         kind, why = auto_kind(res)
     if kind not in DRAW:
@@ -1140,10 +1405,13 @@ def plot(res, kind="auto", out=None, x=None, y=None, name=None, errors="auto"):
     if y not in res.ok.columns:
         raise PlotError("y column %s is not in %s" % (y, res.csv))
     px = res.plot.get("x")
+    if px and px not in res.ok.columns:
+        px = res.add_option_column(px) or px
     if x is None and px and px in res.ok.columns and kind not in ("latency", "channel"):
         x = px
-    if x is not None and x not in res.ok.columns:
-        raise PlotError("x column %s is not in %s" % (x, res.csv))
+    if x is not None and x not in res.ok.columns and not res.add_option_column(x):
+        raise PlotError("x column %s is not in %s, nor a plug-in option in its *_opts columns"
+                        % (x, res.csv))
     title = res.plot.get("title")
     if kind == "generic" and name is None and res.preset:
         name = res.preset  # e.g. submit-batch.png, not generic.png
@@ -1159,13 +1427,16 @@ def main(argv=None):
     ap.add_argument("--kind", default=None,
                     help="figure kind: auto (default), %s" % ", ".join(KINDS))
     ap.add_argument("--out", help="output directory (default: the CSV's directory)")
-    ap.add_argument("--x", default=None, help="x axis column (default: the kind's own; "
-                    "with no --kind, --x draws a generic line figure)")
+    ap.add_argument("--x", default=None, help="x axis column, or a plug-in option such as "
+                    "threshold (read from backend_opts / reclaim_opts / workload_opts); "
+                    "default: the kind's own; with no --kind, --x draws a generic line figure")
     ap.add_argument("--y", default=None, help="ns_per_job (default) or jobs_per_s")
     ap.add_argument("--name", default=None, help="output file stem (default: the kind)")
-    ap.add_argument("--errors", default="auto", choices=["auto", "minmax", "ci"],
-                    help="error bars: 95%% CI from summary.csv when it has them, else "
-                    "min-max (auto); min-max; or 95%% CI (summary.csv, else Student t)")
+    ap.add_argument("--errors", default="auto", choices=["auto", "median", "minmax", "ci"],
+                    help="markers and bars, always the same statistic: the median with its "
+                    "distribution-free order-statistic interval (auto, median); the median "
+                    "with min-max (minmax); or the mean with its 95%% Student t interval "
+                    "(ci; summary.csv's when present)")
     ap.add_argument("--summary", help="summary.csv (default: next to the CSV, if present)")
     ap.add_argument("--timeseries", help="timeseries.csv (default: next to the CSV, if present)")
     ap.add_argument("--meta", help="meta.json (default: next to the CSV, if present)")

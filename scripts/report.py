@@ -109,8 +109,10 @@ def points_table(res, kind):
     # backend_opts repeats seg_size, seg_count, ... in one string: left out.
     var = [c for c in res.varying() if c not in ("backend", "reclaim", "workload",
                                                  "backend_opts")]
-    head = ["series", "workload"] + var + ["ok reps", "ns/job median", "95% CI", "CI from",
-                                           "min - max", "jobs/s median"]
+    head = ["series", "workload"] + var + ["ok reps", "ns/job median",
+                                           "median interval (coverage)", "CoV met",
+                                           "mean, 95% CI", "CI from", "min - max",
+                                           "jobs/s median"]
     extra = []
     if kind == "latency":
         extra = [(c, n + " (ns)") for c, n in plot.PERCENTILES if res.has_numeric(c)]
@@ -149,10 +151,14 @@ def points_table(res, kind):
         if failed:
             reps += " (%s)" % ", ".join(sorted(set(failed)))
             bad.add(n)
-        ci = "[%s, %s]" % (fmt(r["ci_lo"]), fmt(r["ci_hi"])) if r["ci_lo"] == r["ci_lo"] else "-"
+        ci = "%s [%s, %s]" % (fmt(r["mean"]), fmt(r["ci_lo"]), fmt(r["ci_hi"])) \
+            if r["ci_lo"] == r["ci_lo"] else "-"
+        mci = "[%s, %s] (%.1f%%)" % (fmt(r["med_lo"]), fmt(r["med_hi"]), 100 * r["med_level"]) \
+            if r["med_lo"] == r["med_lo"] and r["med_level"] == r["med_level"] else "-"
         jmed = js.iloc[i]["median"] if js is not None and i < len(js) else float("nan")
         cells = [r["series"], r["workload"]] + [r[c] for c in var] + [
-            reps, fmt(r["median"]), ci, r["ci_src"] if ci != "-" else "-",
+            reps, fmt(r["median"]), mci, "yes" if r["cov_met"] else "no", ci,
+            r["ci_src"] if ci != "-" else "-",
             "%s - %s" % (fmt(r["min"]), fmt(r["max"])), fmt(jmed)]
         for c, _ in extra:
             e = ext[c]
@@ -413,9 +419,13 @@ def main(argv=None):
     page = ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>poolbench report: %s"
             "</title><style>%s</style></head><body><h1>poolbench report: %s</h1>"
             "<p class=note>Written %s by scripts/report.py from results.csv, summary.csv, "
-            "timeseries.csv and meta.json only.  Figures: medians over the ok repetitions; "
-            "tables: median, 95%% confidence interval (summary.csv when present, else Student t "
-            "over the repetitions), min - max.  Red rows had repetitions that did not finish "
+            "timeseries.csv and meta.json only.  Figures: medians over the ok repetitions with "
+            "their distribution-free order-statistic interval (the same statistic for marker "
+            "and bar; its coverage is given: under 6 repetitions it is the min-max range, "
+            "below 95%%); hollow markers missed the CoV target; grey: more threads than PUs.  "
+            "Tables: median and its interval, whether the CoV target was met, mean with its "
+            "95%% Student t interval (summary.csv when present, else over the repetitions), "
+            "min - max.  Red rows had repetitions that did not finish "
             "ok.  Seed (wpool) figures sit in blue columns, with the machine they came from."
             "</p><ul>%s</ul>%s</body></html>\n"
             % (esc(os.path.basename(root)), CSS, esc(os.path.basename(root)), esc(now),

@@ -8,12 +8,47 @@
 # Results are counted from each build's meson-logs/testlog.json; the last
 # line is "N passed, N failed[, N skipped]".  Exit status 1 if anything failed.
 # Options: PB_TEST_CONFIGS="test asan" runs a subset.
+#   --only NAME   every suite that exercises plug-ins (unit, conformance,
+#                 torture, integration), each limited to the configurations
+#                 that include the backend, reclaimer or workload NAME
+#                 (PB_TEST_ONLY=NAME, read by tests/common.h tc_only()); the
+#                 cli and scripts suites do not run.  E.g. after adding a
+#                 reclaimer: PB_TEST_CONFIGS=asan scripts/test.sh --only mine
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
+
+ONLY=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--only) [ $# -ge 2 ] && [ -n "$2" ] || { echo "test.sh: --only needs a plug-in name (see 'poolbench list')" >&2; exit 2; }
+		ONLY=$2; shift 2 ;;
+	--only=*) ONLY=${1#--only=}; shift ;;
+	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "test.sh: unknown argument '$1', allowed: --only NAME (and PB_TEST_CONFIGS in the environment)" >&2; exit 2 ;;
+	esac
+done
+# check_only POOLBENCH: NAME must be a plug-in that poolbench lists (or a
+# skeleton, which is not registered but has its own tests).  Exit 2 if not.
+only_checked=
+check_only() {
+	local names
+	[ -z "$ONLY" ] || [ -n "$only_checked" ] || [ ! -x "$1" ] && return 0
+	names=$("$1" list | sed -n 's/^  \([a-z0-9][a-z0-9-]*\) .*/\1/p' | sort -u | tr '\n' ' ')
+	case " $names skeleton " in
+	*" $ONLY "*) only_checked=1 ;;
+	*) echo "test.sh: unknown plug-in '$ONLY' for --only, allowed: ${names}skeleton" >&2; exit 2 ;;
+	esac
+}
+if [ -n "$ONLY" ]; then
+	export PB_TEST_ONLY=$ONLY
+	for b in "${PB_POOLBENCH:-}" build-test build-asan build-tsan build-delay build; do
+		case $b in */poolbench) check_only "$b" ;; *) check_only "$b/harness/poolbench" ;; esac
+	done
+fi
 
 scripts/setup.sh || { echo "test.sh: setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -59,6 +94,7 @@ PYEOF
 for entry in "${CONFIGS[@]}"; do
 	IFS='|' read -r name opts suites <<<"$entry"
 	case " $SELECT " in *" $name "*) ;; *) continue ;; esac
+	[ -n "$ONLY" ] && suites=${suites:-unit conformance torture integration}
 	dir="build-$name"
 	t0=$(date +%s)
 	echo
@@ -85,6 +121,8 @@ for entry in "${CONFIGS[@]}"; do
 		summary+=("$dir: build FAILED ($(($(date +%s) - t0)) s)")
 		continue
 	fi
+
+	check_only "$dir/harness/poolbench" # --only NAME, if no earlier build could say
 
 	# Only the suites this build defines (meson test --suite X with no X
 	# runs nothing and would leave an old testlog.json behind).
@@ -124,7 +162,7 @@ print(" ".join(sorted({s.split(":")[-1] for t in json.load(sys.stdin) for s in t
 done
 
 echo
-echo "=== summary ($(($(date +%s) - t_all)) s in all)"
+echo "=== summary ($(($(date +%s) - t_all)) s in all${ONLY:+; only configurations with $ONLY})"
 for l in "${summary[@]}"; do
 	echo "$l"
 done

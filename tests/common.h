@@ -61,6 +61,20 @@ static inline uint64_t tc_scale(uint64_t n)
 	return r < 16 ? 16 : r;
 }
 
+/*
+ * PB_TEST_ONLY=NAME (scripts/test.sh --only NAME): keep only the
+ * configurations that include the plug-in NAME (a backend, reclaimer or
+ * workload; @b may be NULL).  Unset or empty: keep everything.
+ */
+static inline bool tc_only(const char *a, const char *b)
+{
+	const char *only = getenv("PB_TEST_ONLY");
+
+	if (!only || !*only)
+		return true;
+	return (a && !strcmp(a, only)) || (b && !strcmp(b, only));
+}
+
 /* Seconds a test waits for progress before it calls the run stuck. */
 static inline uint64_t tc_stall_ns(void)
 {

@@ -92,6 +92,7 @@ bad_input "unknown backend with suggestion" "did you mean '$first_backend'" --ba
 bad_input "unknown backend names the value" "'nosuchqueue'" --backend nosuchqueue
 bad_input "--submit-batch 0" "value 0 is out of range for --submit-batch, allowed: 1 .. 4096" --submit-batch 0
 bad_input "--submit-batch over 4096" "value 4097 is out of range for --submit-batch" --submit-batch 1,4097
+bad_input "bounded supply below the minimum" "seg-supply bounded needs seg-count >= 2" --backend segmented --reclaim hp --seg-size 1 --seg-count 1 --seg-supply bounded --producers 2 --workers 2
 bad_input "--submit-batch > 1 in latency mode" "--submit-batch 8 needs --mode throughput" --mode latency --submit-batch 8
 bad_input "unknown workload" "'${first_workload}${first_workload: -1}'" --workload "${first_workload}${first_workload: -1}"
 rc_backend=$(awk '/^  [^ ]/{b=$1} /^reclaimers:/{exit} /flags:.*reclaim/{print b; exit}' "$T/list")
@@ -293,6 +294,40 @@ if [ $rc -eq 0 ] && [ "$got" = "9 ['1', '7', '64'] True 9" ]; then
 	ok "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids"
 else
 	fail "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids" "rc=$rc got: $got" "$(tail -2 "$T/sbatch.err")"
+fi
+
+# ---- liburcu keeps up under a bounded supply (default retire-mode=thread) -----
+# A stall here (the watchdog) fails the check.  With liburcu's call_rcu worker
+# (the old default) this small run crawled at ~775 us/job and larger ones hit
+# the watchdog: the producer waited for a worker that naps between rounds.
+"$PB" run --backend segmented --reclaim urcu-memb,urcu-qsbr --seg-size 1 --seg-count 16 \
+	--seg-supply bounded --workers 2 --jobs 3000 --reps 1 --watchdog 30 --max-fail 1 \
+	--out "$T/urcub" >/dev/null 2>"$T/urcub.err"
+rc=$?
+got=$("$PY" -c '
+import csv, sys
+print(" ".join("%s=%s" % (r["reclaim"], r["status"]) for r in csv.DictReader(open(sys.argv[1]))))' "$T/urcub/results.csv" 2>&1)
+if [ $rc -eq 0 ] && [ "$got" = "urcu-memb=ok urcu-qsbr=ok" ]; then
+	ok "urcu-memb and urcu-qsbr finish seg-size 1 with a bounded supply of 16 segments"
+else
+	fail "urcu-memb and urcu-qsbr finish seg-size 1 with a bounded supply of 16 segments" "rc=$rc got '$got'" "$(tail -2 "$T/urcub.err")"
+fi
+
+# ---- the computed minimum bounded supply is enough for every proven scheme ----
+# segmented's check refuses seg-count < 2 with seg-supply bounded (above);
+# at exactly 2, seg-size 1, 2 producers and 2 workers, each proven scheme
+# finishes (a stall fails the check).
+"$PB" run --backend segmented --reclaim hp,ckepoch,urcu-memb,urcu-qsbr --seg-size 1 --seg-count 2 \
+	--seg-supply bounded --producers 2 --workers 2 --jobs 3000 --reps 1 --watchdog 30 --max-fail 1 \
+	--out "$T/minsup" >/dev/null 2>"$T/minsup.err"
+rc=$?
+got=$("$PY" -c '
+import csv, sys
+print(" ".join("%s=%s" % (r["reclaim"], r["status"]) for r in csv.DictReader(open(sys.argv[1]))))' "$T/minsup/results.csv" 2>&1)
+if [ $rc -eq 0 ] && [ "$got" = "hp=ok ckepoch=ok urcu-memb=ok urcu-qsbr=ok" ]; then
+	ok "every proven scheme finishes at the minimum bounded supply (seg-count 2, seg-size 1, 2x2)"
+else
+	fail "every proven scheme finishes at the minimum bounded supply (seg-count 2, seg-size 1, 2x2)" "rc=$rc got '$got'" "$(tail -2 "$T/minsup.err")"
 fi
 
 # ---- a child never outlives its parent, nor its own deadline -----------------

@@ -121,13 +121,14 @@ static int setup_confs(void **state)
 			continue;
 		}
 		if (!(q->flags & PB_Q_RECLAIM)) {
-			conf_add_geometries(q, NULL);
+			if (tc_only(q->name, NULL))
+				conf_add_geometries(q, NULL);
 			continue;
 		}
 		for (size_t k = 0; pb_reclaimers[k]; k++) {
 			const struct pb_reclaim_ops *r = pb_reclaimers[k];
 
-			if (!pb_queue_accepts_reclaim(q, r->name))
+			if (!pb_queue_accepts_reclaim(q, r->name) || !tc_only(q->name, r->name))
 				continue;
 			why = r->supported ? r->supported() : NULL;
 			if (why) {
@@ -137,8 +138,10 @@ static int setup_confs(void **state)
 			conf_add_geometries(q, r);
 		}
 	}
-	print_message("%zu configurations from %zu backends and %zu reclaimers\n", nconfs,
-		      pb_backend_count(), pb_reclaim_count());
+	print_message("%zu configurations from %zu backends and %zu reclaimers%s%s\n", nconfs,
+		      pb_backend_count(), pb_reclaim_count(),
+		      getenv("PB_TEST_ONLY") && *getenv("PB_TEST_ONLY") ? ", only those with " : "",
+		      getenv("PB_TEST_ONLY") && *getenv("PB_TEST_ONLY") ? getenv("PB_TEST_ONLY") : "");
 	return 0;
 }
 
@@ -266,6 +269,7 @@ static void test_ops_check(void **state)
 			bool found = false;
 
 			if (!pb_queue_accepts_reclaim(pb_backends[i], pb_reclaimers[k]->name) ||
+			    !tc_only(pb_backends[i]->name, pb_reclaimers[k]->name) ||
 			    (pb_backends[i]->supported && pb_backends[i]->supported()) ||
 			    (pb_reclaimers[k]->supported && pb_reclaimers[k]->supported()))
 				continue;

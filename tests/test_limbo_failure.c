@@ -297,7 +297,8 @@ static bool skip_rc(const struct pb_reclaim_ops *ro)
 {
 	const struct pb_queue_ops *qo = pb_backend_find("segmented");
 
-	return !pb_queue_accepts_reclaim(qo, ro->name) || (ro->supported && ro->supported());
+	return !pb_queue_accepts_reclaim(qo, ro->name) || (ro->supported && ro->supported()) ||
+	       !tc_only(qo->name, ro->name);
 }
 
 /* Unbounded supply: exactly-once, then allocations per job after warm-up. */

@@ -25,6 +25,7 @@
 
 #include "pb.h"
 #include "registry.h"
+#include "common.h"
 
 extern const struct pb_queue_ops pb_backend_skeleton;
 
@@ -516,5 +517,11 @@ int main(void)
 		cmocka_unit_test(test_mt_exactly_once),
 	};
 
+	/* scripts/test.sh --only NAME: these are the mutex and ckring tests. */
+	if (!tc_only("mutex", "ckring") && !tc_only(pb_backend_skeleton.name, NULL)) {
+		printf("SKIP: PB_TEST_ONLY=%s: not mutex, ckring or the skeleton\n",
+		       getenv("PB_TEST_ONLY"));
+		return 77;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,13 +42,16 @@ static size_t pconfs_build(struct pconf *out, bool all_reclaimers)
 			continue;
 		}
 		if (!(q->flags & PB_Q_RECLAIM)) {
+			if (!tc_only(q->name, NULL))
+				continue;
 			out[n] = (struct pconf){.q = q};
 			snprintf(out[n].desc, sizeof(out[n].desc), "backend=%s", q->name);
 			n++;
 			continue;
 		}
 		for (size_t k = 0; pb_reclaimers[k] && n < MAX_PCONFS; k++) {
-			if (!usable_reclaim(q, pb_reclaimers[k]))
+			if (!usable_reclaim(q, pb_reclaimers[k]) ||
+			    !tc_only(q->name, pb_reclaimers[k]->name))
 				continue;
 			out[n] = (struct pconf){.q = q, .r = pb_reclaimers[k]};
 			snprintf(out[n].desc, sizeof(out[n].desc), "backend=%s reclaim=%s", q->name,

@@ -9,10 +9,21 @@
  * the backend's poison; under ASan a pooled or freed segment is unaddressable,
  * so any stale access aborts.  Proven schemes must never let the held segment
  * be reused; for limbo the test reports what happened as a FINDING.
+ * A reuse is printed the moment the staller resumes on it, and a crash (a
+ * broken reclaimer in a release build: no ASan to catch the stale access
+ * first) prints the configuration and what was seen so far before the
+ * process dies, in every build type (a signal handler; under a sanitizer its
+ * death callback, so that the sanitizer's own report stays).
  */
 #include "common.h"
 
 #include <inttypes.h>
+#include <signal.h>
+#include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#include <sanitizer/common_interface_defs.h>
+#define TT_SANITIZER 1
+#endif
 
 #include "queue.h"
 #include "reclaim.h"
@@ -94,7 +105,7 @@ static int setup_confs(void **state)
 		const struct pb_reclaim_ops *r = pb_reclaimers[k];
 		const char *why = r->supported ? r->supported() : NULL;
 
-		if (!pb_queue_accepts_reclaim(segq, r->name))
+		if (!pb_queue_accepts_reclaim(segq, r->name) || !tc_only(segq->name, r->name))
 			continue;
 		if (why) {
 			print_message("SKIP reclaim=%s: %s\n", r->name, why);
@@ -199,6 +210,68 @@ static const char *tt_check(const struct run *r, const struct pb_job *j, unsigne
 	return NULL;
 }
 
+/* ---- what was found so far, printed on a crash ------------------------------ */
+
+static struct run *volatile cur_run; /* the configuration running, or NULL */
+static volatile unsigned cur_reused; /* stalls whose held segment was reused so far */
+
+/* Async-signal-safe enough for a dying process: snprintf into a static
+ * buffer, one write(2). */
+static void report_crash(int sig)
+{
+	static char buf[768], what[64];
+	struct run *r = cur_run;
+	int n;
+
+	if (!r)
+		return;
+	if (sig)
+		snprintf(what, sizeof(what), "signal %d", sig);
+	else
+		snprintf(what, sizeof(what), "sanitizer report above");
+	n = snprintf(buf, sizeof(buf),
+		     "\nFINDING at crash (%s) in %s: %" PRIu64 " of %" PRIu64 " jobs popped, %" PRIu64
+		     " poisoned jobs popped, %u stalls done, held segment reused while referenced in "
+		     "%u of them (each reuse printed above as it happened)\n", what, r->c->desc,
+		     (uint64_t)atomic_load(&r->popped), r->total, (uint64_t)atomic_load(&r->poisoned),
+		     r->nstalls, cur_reused);
+	if (n > 0)
+		(void)!write(2, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+#ifdef TT_SANITIZER
+static void on_sanitizer_death(void)
+{
+	report_crash(0);
+}
+#endif
+
+/* Report, then die of the signal: cmocka's own handler would longjmp into
+ * the test runner from a worker thread and exit 255 without a word. */
+static void on_fatal_signal(int sig)
+{
+	report_crash(sig);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Call from inside the test: cmocka installs its handlers before each test. */
+static void install_crash_report(void)
+{
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+	struct sigaction sa;
+
+#ifdef TT_SANITIZER
+	__sanitizer_set_death_callback(on_sanitizer_death);
+#endif
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < PB_ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 /* ---- the stall hook (runs on the staller thread only) -------------------- */
 
 static uint64_t segs_retired(const struct run *r)
@@ -249,6 +322,21 @@ static void stall_hook(const struct pb_torture_probe *p, void *arg)
 			       p->obj, r->held);
 		s->gen_after = p->gen;
 		s->flags_after = p->flags;
+		if (s->gen_after != s->gen_before || (s->flags_after & PB_TORTURE_DEAD)) {
+			/* Say it now: the consumer goes on to read this segment, and
+			 * without ASan a broken reclaimer may crash the process next. */
+			cur_reused++;
+			fprintf(stderr, "FINDING %s: stall %u: the held segment was reused while "
+				"referenced (gen %" PRIu64 " -> %#" PRIx64 "%s); the consumer resumes on "
+				"it now\n", r->c->desc, r->nstalls, s->gen_before, s->gen_after,
+				(s->flags_after & PB_TORTURE_DEAD) ? ", DEAD" : "");
+			fflush(stderr);
+		}
+		/* Test hook (tests/test_torture_report.sh): crash here, as a broken
+		 * reclaimer would, to check that the report above comes out. */
+		if (getenv("PB_TORTURE_CRASH_AT_STALL") &&
+		    (unsigned)atoi(getenv("PB_TORTURE_CRASH_AT_STALL")) == r->nstalls)
+			raise(SIGSEGV);
 	}
 }
 
@@ -454,6 +542,8 @@ static unsigned run_one(const struct tconf *c)
 
 	assert_non_null(r);
 	run_open(r, c);
+	cur_reused = 0;
+	cur_run = r;
 	atomic_store(&pb_torture_enabled, 1);
 	for (unsigned i = 0; i < NPROD; i++) {
 		args[nth] = (struct targ){r, i, false};
@@ -469,6 +559,7 @@ static unsigned run_one(const struct tconf *c)
 	for (unsigned i = 0; i < nth; i++)
 		tc_join(th[i]);
 	atomic_store(&pb_torture_enabled, 0);
+	cur_run = NULL;
 	tc_errs_check(&r->errs, c->desc);
 
 	/* Exactly once: every job seen once (duplicates were caught as they came). */
@@ -539,6 +630,7 @@ static void test_stalled_consumer(void **state)
 	const char *only = getenv("PB_TORTURE_ONLY");
 
 	(void)state;
+	install_crash_report();
 	for (size_t i = 0; i < ntconfs; i++)
 		if (!only || !*only || !strcmp(only, tconfs[i].r->name))
 			run_one(&tconfs[i]);

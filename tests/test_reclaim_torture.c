@@ -356,8 +356,10 @@ static void for_each_scheme(run_fn fn, bool variants)
 	size_t n = 0;
 
 	for (size_t i = 0; pb_reclaimers[i] && n < 63; i++)
-		list[n++] = pb_reclaimers[i];
-	list[n++] = &pb_reclaim_skeleton;
+		if (tc_only(pb_reclaimers[i]->name, NULL))
+			list[n++] = pb_reclaimers[i];
+	if (tc_only(pb_reclaim_skeleton.name, NULL))
+		list[n++] = &pb_reclaim_skeleton;
 	failures = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct pb_reclaim_ops *o = list[i];

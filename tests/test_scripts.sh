@@ -75,9 +75,9 @@ setup_dir placement placement.csv "${META0/PRESET/placement}"
 # ---- plot.py: every kind, from the preset name in meta.json ------------------
 # kind | series expected in the sidecar and as SVG text | extra sidecar check
 CASES=(
-	"worker-scale|segmented/limbo segmented/hp mutex ckring|len(s['panels']) == 3 and any('95% CI (summary.csv)' in e for e in s['errors']) and all(p['xlabel'] == 'worker threads' and p['ylabel'].startswith('jobs per second') for p in s['panels']) and s['title'] == 'Worker scaling'"
+	"worker-scale|segmented/limbo segmented/hp mutex ckring|len(s['panels']) == 3 and s['errors'] == ['median, order-statistic interval'] and all(p['xlabel'] == 'worker threads' and p['ylabel'].startswith('jobs per second') for p in s['panels']) and s['title'] == 'Worker scaling'"
 	"latency|segmented/limbo segmented/hp mutex ckring|any('percentiles' in t for t in titles) and any('warm-up milestones' in t for t in titles) and any(p['xlabel'] == 'worker threads' for p in s['panels']) and s['panels'][0]['yscale'] == 'log'"
-	"segment-size|segmented/limbo segmented/hp segmented/ckepoch|len(s['panels']) == 2 and all(p['xscale'] == 'log' for p in s['panels']) and any('allocations' in t for t in titles) and 'segmented/limbo seg_size=1: no ok repetition (stall)' in s['notes'] and '95% CI (summary.csv)' in s['errors']"
+	"segment-size|segmented/limbo segmented/hp segmented/ckepoch|len(s['panels']) == 2 and all(p['xscale'] == 'log' for p in s['panels']) and any('allocations' in t for t in titles) and 'segmented/limbo seg_size=1: no ok repetition (stall)' in s['notes'] and s['errors'] == ['median, order-statistic interval']"
 	"reclaim|segmented/limbo segmented/hp segmented/urcu-memb segmented/ckepoch segmented/none|any('over time' in t for t in titles) and not s['notes'] and s['panels'][0]['ylabel'].startswith('ns per job') and s['panels'][0]['xlabel'].startswith('segment size')"
 	"channel|segmented/limbo mutex ckring|len(s['panels']) == 3 and s['kind'] == 'channel'"
 	"placement|segmented/hp mutex|s['kind'] == 'placement'"
@@ -154,8 +154,50 @@ else
 	fail "--x COLUMN --name STEM --out DIR draws a generic line figure (the old CLI)" "$(cat "$T/err")"
 fi
 "$PY" "$PLOT" "$FIX/worker-scale.csv" --out "$T/x" --kind worker-scale --y jobs_per_s --errors ci --name ci >/dev/null 2>"$T/err"
-check "--y jobs_per_s --errors ci: 95% CI from the rows (no summary.csv)" sidecar "$T/x/ci.json" \
-	"all('jobs per second' in p['ylabel'] for p in s['panels']) and s['errors'] == ['95% CI (Student t over the repetitions)']"
+check "--y jobs_per_s --errors ci: the mean and its Student t interval (no summary.csv)" sidecar "$T/x/ci.json" \
+	"all('jobs per second (mean)' in p['ylabel'] for p in s['panels']) and s['errors'] == ['mean, 95% Student t interval'] and 'Markers and bars: mean, 95% Student t interval' in s['caption']"
+
+# Honest figures: the median interval by order statistics, hollow markers
+# counted in the caption, fixed settings, oversubscribed points.
+check "median_ci: order statistics x(k)..x(n+1-k), coverage >= 95% from n = 6" "$PY" - "$(dirname "$PLOT")" <<'PYEOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import plot
+bad = []
+want = {3: (1, 3, 0.75), 5: (1, 5, 0.9375), 6: (1, 6, 0.96875), 10: (2, 9, 1 - 2 * 11 / 1024),
+        17: (5, 13, None)}
+for n, (lo, hi, cov) in want.items():
+    vals = list(range(n, 0, -1))  # unsorted on purpose
+    got = plot.median_ci(vals)
+    if got[0] != lo or got[1] != hi or (cov is not None and abs(got[2] - cov) > 1e-9) or got[2] < (0.95 if n >= 6 else 0):
+        bad.append("n=%d: %r, want x(%d)..x(%d) coverage %r" % (n, got, lo, hi, cov))
+if plot.median_ci([5.0])[0] == plot.median_ci([5.0])[0]:
+    bad.append("n=1 must give NaN")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PYEOF
+check "worker-scale figure: hollow count, fixed settings and oversubscribed points as the data say" "$PY" - "$T/r/worker-scale" <<'PYEOF'
+import csv, json, sys
+d = sys.argv[1]
+s = json.load(open(d + "/worker-scale.json"))
+summ = list(csv.DictReader(open(d + "/summary.csv")))
+rows = [r for r in csv.DictReader(open(d + "/results.csv")) if r["status"] == "ok"]
+key = lambda r: tuple(r[c] for c in ("backend", "reclaim", "workload", "producers", "workers"))
+pts = {key(r): r for r in rows}
+missed = sum(1 for r in summ if key(r) in pts and r["cov_met"] == "false")
+over = sum(1 for r in pts.values() if int(r["producers"]) + int(r["workers"]) > 2)
+bad = []
+if s["missed_cov"] != missed or "Hollow: %d of %d points missed the CoV" % (missed, len(pts)) not in s["caption"]:
+    bad.append("missed %r (want %d of %d): %s" % (s["missed_cov"], missed, len(pts), s["caption"]))
+if s["oversubscribed"] != over or (over and "more threads (producers + workers) than the 2 PUs" not in s["caption"]):
+    bad.append("oversubscribed %r, want %d" % (s["oversubscribed"], over))
+if "producers=1" not in s["fixed"] or "workers=" in s["fixed"]:
+    bad.append("fixed settings %r" % s["fixed"])
+if "coverage 75.0%" not in s["caption"]:
+    bad.append("3 repetitions: the caption must give the interval's 75%% coverage: %s" % s["caption"])
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PYEOF
 
 # A broken optional file next to the CSV is left out with a note.
 mkdir -p "$T/brk"
@@ -164,10 +206,10 @@ cp "$FIX/worker-scale.csv" "$T/brk/results.csv"
 "$PY" "$PLOT" "$T/brk/results.csv" >/dev/null 2>"$T/err"
 rc=$?
 if [ $rc -eq 0 ] && grep -q "summary.csv left out" "$T/err" &&
-	sidecar "$T/brk/worker-scale.json" "s['errors'] == ['min-max over the repetitions'] and '108 of 109 rows ok (1 stall)' in s['caption']" >/dev/null; then
-	ok "an empty summary.csv is left out with a note; min-max bars; the stall counted"
+	sidecar "$T/brk/worker-scale.json" "s['errors'] == ['median, order-statistic interval'] and '108 of 109 rows ok (1 stall)' in s['caption']" >/dev/null; then
+	ok "an empty summary.csv is left out with a note; median intervals from the rows; the stall counted"
 else
-	fail "an empty summary.csv is left out with a note; min-max bars; the stall counted" "rc=$rc" "$(cat "$T/err")"
+	fail "an empty summary.csv is left out with a note; median intervals from the rows; the stall counted" "rc=$rc" "$(cat "$T/err")"
 fi
 
 # reclaim without timeseries.csv: pending_peak instead, with a note.

@@ -22,6 +22,7 @@
 
 #include "pb.h"
 #include "registry.h"
+#include "common.h"
 #include "../workloads/cpu.h"
 #include "../workloads/sha256.h"
 
@@ -110,6 +111,9 @@ static void test_defaults_run(void **state)
 		void *ctx = NULL;
 		int rc;
 
+		if (!tc_only(w->name, NULL))
+			continue;
+
 		if (skip_reason(w)) {
 			print_message("skip %s: %s\n", w->name, skip_reason(w));
 			continue;
@@ -139,6 +143,8 @@ static void test_option_ranges(void **state)
 	for (size_t i = 0; pb_workloads[i]; i++) {
 		const struct pb_workload_ops *w = pb_workloads[i];
 
+		if (!tc_only(w->name, NULL))
+			continue;
 		for (size_t k = 0; w->options && w->options[k].name; k++) {
 			const struct pb_option *o = &w->options[k];
 			struct pb_optvals ov;
@@ -360,6 +366,9 @@ static void test_concurrent_run(void **state)
 		struct par p[2];
 		pthread_t th[2];
 		void *ctx;
+
+		if (!tc_only(w->name, NULL))
+			continue;
 
 		if (skip_reason(w))
 			continue;

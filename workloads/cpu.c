@@ -20,7 +20,7 @@ static const struct pb_option cpu_options[] = {
 
 /*
  * noipa: without it gcc infers the function is pure and hoists the call out
- * of a caller's loop (DEPS.md section 5 pitfall).  The empty asm that
+ * of a caller's loop (docs/contributing.md, OpenSSL and the cpu loop).  The empty asm that
  * "modifies" x each iteration stops the loop being folded into a closed
  * form or vectorised away, while leaving x in a register.
  *

@@ -6,7 +6,7 @@
  * wrong result is counted as a job error.
  */
 /*
- * Which OpenSSL API: measured here (DEPS.md section 5 and this workload's
+ * Which OpenSSL API: measured here (docs/contributing.md, OpenSSL, and this workload's
  * report), OpenSSL 3.0's SHA256() one-shot fetches the algorithm and makes
  * 3 malloc calls per digest (~0.33 us fixed cost on 64 B); EVP_Digest with a
  * pre-fetched EVP_MD makes 2 (~0.15 us) and even a reused EVP_MD_CTX makes 1
