@@ -575,7 +575,7 @@ int pb_compare_cmd(int argc, char **argv)
 				snprintf(ci, sizeof(ci), "[%.3f, %.3f]", r.lo, r.hi);
 			else
 				snprintf(ci, sizeof(ci), "n/a (few reps)");
-			snprintf(pv, sizeof(pv), "%.3f", r.p);
+			snprintf(pv, sizeof(pv), r.p >= 0.001 ? "%.3f" : "%.1e", r.p);
 			printf("%-*s %12.2f %12.2f %7.3fx %19s %7s %2u,%-2u %s\n", lw, lab, r.med_a, r.med_b,
 			       r.ratio, ci, pv, pa->n, pb->n, sig ? "" : "~");
 			if (csv) {
