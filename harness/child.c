@@ -33,13 +33,6 @@
 #include "pb.h"
 #include "pool.h"
 
-const char *pb_mode_name(int mode)
-{
-	static const char *const names[] = {"throughput", "latency", "rate"};
-
-	return mode >= 0 && (unsigned)mode < PB_ARRAY_SIZE(names) ? names[mode] : "?";
-}
-
 /*
  * A job's argument packs its id (low 32 bits; ids are < 2^31) and, for the
  * first PB_FIRST_MAX jobs of the run in submission order, 1 + that order

@@ -35,6 +35,8 @@ static const char *const columns[] = {
 	"instructions_per_job", "cache_refs_per_job", "cache_misses_per_job", "sample_ms", "rate_lag_max_ns",
 	/* schema 3: the end-to-end time beside the job phase (elapsed_ns) */
 	"e2e_ns", "e2e_ns_per_job", "queue_bound", "submit_batch",
+	/* schema 4: the order the rows ran in, the machine-speed canary (issue 8) */
+	"run_seq", "canary_before_ns", "canary_after_ns",
 	"note",
 };
 #define NCOLS PB_ARRAY_SIZE(columns)
@@ -251,7 +253,7 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 		const struct pb_result *res)
 {
 	static struct row r; /* large: keep it off the stack */
-	int m = res->status == RS_OK || res->status == RS_INVALID;
+	int m = res->status == RS_OK || res->status == RS_INVALID || res->status == RS_NOISY;
 	uint64_t jobs = pb_result_jobs(pt, res); /* what ran: differs from --jobs with --duration */
 	double nsj = (double)res->elapsed_ns / (double)jobs;
 	char opts[512];
@@ -319,6 +321,9 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 	add(&r, "%s", opts);
 	add(&r, "%s", pt->id);
 	add_measure(&r, pt, res, m, jobs);
+	add_u(&r, res->run_seq != 0, res->run_seq);
+	add_u(&r, res->canary_before_ns != 0, res->canary_before_ns);
+	add_u(&r, res->canary_after_ns != 0, res->canary_after_ns);
 	add(&r, "%s", res->note[0] ? res->note : "-");
 
 	if (r.n != NCOLS) {
@@ -329,5 +334,4 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 		pb_csv_put_field(f, r.v[i], i == 0);
 	fputc('\n', f);
 	sync_file(f);
-	pb_ts_collect(pt, rep, res); /* this run's timeseries.csv lines (H2) */
 }

@@ -17,7 +17,9 @@
 #include "topo.h"
 
 #define PB_SUBMIT_BATCH_MAX 4096u /* --submit-batch upper bound */
-#define PB_SCHEMA_VERSION 3 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns */
+#define PB_SCHEMA_VERSION 4 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns
+                              (then submit_batch); 4: run_seq, canary_before_ns, canary_after_ns,
+                              status noisy */
 
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
@@ -26,7 +28,7 @@
  * LIST is --backend-opt seg-size=LIST); any other declared option is an axis
  * through --backend-opt / --reclaim-opt / --workload-opt NAME=V1,V2. */
 enum pb_axis { AX_SEG_SIZE, AX_SEG_COUNT, AX_CAPACITY, AX_SEG_SUPPLY, AX_COUNT };
-extern const char *const pb_axis_opt[AX_COUNT]; /* "seg-size", ... */
+extern const char *const pb_axis_opt[AX_COUNT]; /* "seg-size", ... (base.c) */
 
 struct pb_strlist {
 	unsigned n;
@@ -83,6 +85,16 @@ struct pb_sweep {
 	int latency;                /* --latency: 1 on, 0 off, -1 default (off in throughput) */
 	unsigned sample_ms;         /* --sample-ms: timeseries period; 0: none */
 	bool jobs_given;
+	/* Noisy machines (issue 8): run order, canary, the machine's floor. */
+	int order;                  /* enum pb_order, --order (default interleaved) */
+	uint64_t seed;              /* --seed (order random); chosen and recorded if not given */
+	bool seed_given;
+	double canary_tol;          /* --canary-tol PCT (default 10; 0: never noisy) */
+	uint64_t canary_iters;      /* the canary loop's length, calibrated to ~2 ms (0: none) */
+	double canary_base_ns[8];   /* canaries timed before the first run */
+	unsigned canary_base_n;
+	bool no_calibrate;          /* --no-calibrate: no floor in meta.json */
+	const struct pb_floor *floor; /* the machine's floor (calibrate.c), or NULL */
 };
 
 /* One combination of the axes; each repetition of it is one CSV row. */
@@ -113,8 +125,9 @@ struct pb_point {
 };
 
 /* Row status, in the order of severity used by the summary. */
-enum pb_rstatus { RS_OK, RS_SKIP, RS_INVALID, RS_ERROR, RS_CRASH, RS_STALL };
-const char *pb_rstatus_name(enum pb_rstatus s);
+enum pb_rstatus { RS_OK, RS_SKIP, RS_INVALID, RS_ERROR, RS_CRASH, RS_STALL,
+		 RS_NOISY /* ok, but its canary ran slow: kept, not counted, re-run (issue 8) */ };
+const char *pb_rstatus_name(enum pb_rstatus s); /* base.c */
 
 /* What a child reports for one (point, rep): a fixed struct over a pipe
  * (smaller than PIPE_BUF, so one write is atomic). */
@@ -142,6 +155,9 @@ struct pb_result {
 	uint64_t lat_first[4]; /* first 1 job (its latency), 100, 10k, 1M jobs (p99) */
 	uint64_t jm_allocs, jm_bytes; /* jemalloc requests in the timed phase */
 	uint64_t ctr[8];     /* PB_CTR_* over the timed phase */
+	/* Set by the parent (run.c), not the child (issue 8). */
+	uint64_t run_seq;    /* 1, 2, ...: the order the rows ran in (results.csv continues it) */
+	uint64_t canary_before_ns, canary_after_ns; /* the canary around the run; 0: none */
 	char note[200];
 };
 /* Measurement (H2): result bits for figures that can be unavailable.
@@ -158,7 +174,7 @@ struct pb_progress {
 	_Atomic uint64_t executed, submitted;
 };
 enum pb_phase { PH_START, PH_CREATE, PH_WARMUP, PH_TIMED, PH_SHUTDOWN, PH_DESTROY, PH_DONE };
-const char *pb_phase_name(int ph);
+const char *pb_phase_name(int ph); /* base.c */
 
 /* Fault injection for the CLI tests (env PB_FAULT). */
 enum pb_fault {
@@ -170,7 +186,8 @@ enum pb_fault {
 	FAULT_ERR,   /* producer 0's first timed job returns -EIO (errors = 1) */
 };
 
-/* main.c */
+/* base.c: the bottom module (enum names, usage errors, allocation, test-hook
+ * gate); it calls no other harness file. */
 extern const char *pb_prog;
 /* Zeroed allocation that lives until pb_xfree_all() (at the end of main);
  * exits with PB_EXIT_NORES when out of memory.  Keeps everything reachable
@@ -282,9 +299,12 @@ void pb_usage_ctx_arg(int argi);        /* origin of run argument argi, or NULL 
 void pb_usage_ctx_opt(const char *opt); /* origin of the last key that gave --opt */
 bool pb_arg_from_file(int argi);        /* did run argument argi come from the sweep file? */
 /* "poolbench sweep FILE [overrides]": read FILE (inih) into run arguments
- * (*argv_out[0] is "sweep"), overrides last.  Exits 2 on any bad input. */
-void pb_sweep_load(int argc, char **argv, int *argc_out, char ***argv_out);
-/* The loaded sweep file (for meta.json), or NULL fields. */
+ * (*argv_out[0] is "sweep"), overrides last; keys are the run command's
+ * @longopts (main.c's table).  Exits 2 on any bad input. */
+struct option;
+void pb_sweep_load(int argc, char **argv, const struct option *longopts, int *argc_out,
+		   char ***argv_out);
+/* The loaded sweep file (for meta.json), or NULL fields; defined in base.c. */
 struct pb_sweepfile {
 	const char *path, *text;
 	const char *title, *description, *x, *y;
@@ -303,9 +323,6 @@ void pb_sweep_check(struct pb_sweep *sw);
 void pb_usage_error_opt(const char *opt, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
-/* main.c: the run command's long options (sweep files map keys onto them). */
-struct option;
-const struct option *pb_run_longopts(void);
 
 /* run.c: --dry-run: one line per planned point (point_id and label) on stdout. */
 void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t npts);
@@ -362,7 +379,7 @@ int pb_status_cmd(int argc, char **argv);
 /* ---- measurement (H2): modes, counters, allocation counts, timeseries ------- */
 
 enum pb_mode { PB_MODE_THROUGHPUT, PB_MODE_LATENCY, PB_MODE_RATE };
-const char *pb_mode_name(int mode); /* "throughput", "latency", "rate" (child.c) */
+const char *pb_mode_name(int mode); /* "throughput", "latency", "rate" (base.c) */
 /* Latency mode: at most this many jobs in flight per worker (the seed's bound). */
 #define PB_LATENCY_INFLIGHT_PER_WORKER 32
 /* --duration (closed loop) without --warmup: warm-up jobs. */
@@ -407,5 +424,39 @@ static inline uint64_t pb_result_jobs(const struct pb_point *pt, const struct pb
 {
 	return r->jobs ? r->jobs : pt->jobs;
 }
+
+/* ---- noisy machines (issue 8): run order, canary, floor, compare ------------- */
+
+enum pb_order { PB_ORDER_INTERLEAVED, PB_ORDER_RANDOM, PB_ORDER_SEQUENTIAL };
+const char *pb_order_name(int order); /* "interleaved", "random", "sequential" (base.c) */
+
+/* canary.c: a fixed dependent integer loop timed in the parent around every
+ * repetition (docs/methodology.md, "The canary"). */
+uint64_t pb_canary_run(uint64_t iters);          /* ns for @iters iterations */
+uint64_t pb_canary_calibrate(uint64_t target_ns); /* iterations that take about target_ns */
+uint64_t pb_canary_fake_ns(void);                /* PB_FAKE_CANARY_NS (test hook), or 0 */
+
+/* calibrate.c: the machine's floor on the CPUs a sweep uses. */
+#define PB_FLOOR_MAX_THREADS 64
+struct pb_floor {
+	unsigned ncpus;
+	int cpus[PB_FLOOR_MAX_THREADS];       /* OS indexes measured on */
+	double oneway_min_ns, oneway_med_ns;  /* one cache line, one way, over CPU pairs */
+	unsigned npairs;
+	unsigned natomic;
+	double atomic_ns[PB_FLOOR_MAX_THREADS]; /* [t-1]: ns per increment, t threads, one counter */
+	double atomic_mops[PB_FLOOR_MAX_THREADS]; /* [t-1]: total increments per us */
+	double spsc_ns;                       /* batched SPSC ring, ns per item, two CPUs */
+	double wall_s;                        /* how long calibrating took */
+	char note[160];                       /* why a figure is missing, or "" */
+};
+/* Measure on @cpus (n of them; n 0: every PU).  0 or -errno. */
+int pb_floor_measure(const int *cpus, unsigned n, struct pb_floor *f);
+void pb_floor_print(const struct pb_floor *f, FILE *out);
+void pb_floor_json(const struct pb_floor *f, FILE *out, const char *indent);
+int pb_calibrate_cmd(int argc, char **argv);     /* "poolbench calibrate" */
+
+/* compare.c: "poolbench compare A B" / "--a SERIES --b SERIES DIR" */
+int pb_compare_cmd(int argc, char **argv);
 
 #endif

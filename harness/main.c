@@ -20,24 +20,6 @@
 #include "harness.h"
 #include "pb.h"
 
-const char *pb_prog = "poolbench";
-
-void pb_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	char buf[2048];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	/* One line, whatever the message contains. */
-	for (char *p = buf; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	fprintf(stderr, "%s: %s%s\n", pb_prog, pb_usage_ctx ? pb_usage_ctx : "", buf);
-	exit(PB_EXIT_USAGE);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -50,6 +32,9 @@ static void usage(FILE *f)
 		"       poolbench merge DIR... --out DIR [--allow-partial]  join the shards of a sweep\n"
 		"       poolbench status DIR...        per shard: (point, rep) pairs done, failed,\n"
 		"                                      missing, and the command that completes them\n"
+		"       poolbench compare A B [--out CSV]  per-point ratio B/A with a 95%% CI\n"
+		"       poolbench compare DIR --a SERIES --b SERIES [--out CSV]  (SERIES: col=v,...)\n"
+		"       poolbench calibrate [--cpus LIST]  the machine's floor (docs/methodology.md)\n"
 		"\n"
 		"run options (LIST = comma-separated values; every combination is a point):\n"
 		"  --backend LIST        queue backends (default segmented; all: every one)\n"
@@ -90,7 +75,8 @@ static void usage(FILE *f)
 		"                        rate modes; default off in throughput mode)\n"
 		"  --sample-ms MS        timeseries.csv period: reclaimer pending, live segments\n"
 		"                        (default 1; 0: no timeseries)\n"
-		"  --pin-workers POLICY  none, compact, scatter, node:N or a CPU list (default none)\n"
+		"  --pin-workers POLICY  auto, none, compact, scatter, node:N or a CPU list (default\n"
+		"                        auto: compact, workers first, when the threads fit the PUs)\n"
 		"  --pin-producers POLICY  the same for producers (after the workers in one order)\n"
 		"                        several policies separated by spaces are an axis\n"
 		"  --backend-opt NAME=LIST    set a backend option; a list is an axis (repeatable;\n"
@@ -100,74 +86,18 @@ static void usage(FILE *f)
 		"  --out DIR             output directory (default results/<YYYYMMDD-HHMMSS>-<host>)\n"
 		"  --append              append to DIR/results.csv (its header must match)\n"
 		"  --quiet               no progress lines on stderr\n"
-		"exit status: 0 all rows ok (or skipped), 1 a row invalid/stall/crash/error, 2 usage,\n"
+		"  --order ORDER         interleaved (default: repetition r of every point before\n"
+		"                        r+1 of any), random (each round shuffled) or sequential\n"
+		"  --seed N              the shuffle's seed for --order random (default: chosen,\n"
+		"                        recorded in meta.json)\n"
+		"  --canary-tol PCT      a repetition whose canary is PCT%% slower than the sweep's\n"
+		"                        median is 'noisy' and re-run (default 10; 0: never)\n"
+		"  --no-calibrate        do not measure the machine's floor before the sweep\n"
+		"exit status: 0 all rows ok (or noisy, skipped), 1 a row invalid/stall/crash/error, 2 usage,\n"
 		"             3 every point skipped\n");
 }
 
 /* ---- list parsing -------------------------------------------------------- */
-
-/* Every allocation of the parent, chained so that it stays reachable. */
-struct xblock {
-	struct xblock *next;
-	max_align_t data[];
-};
-static struct xblock *xblocks;
-
-void *pb_xalloc(size_t n, size_t size)
-{
-	struct xblock *b;
-
-	if (size && n > (SIZE_MAX - sizeof(*b)) / size)
-		n = SIZE_MAX; /* fail below */
-	b = n == SIZE_MAX ? NULL : calloc(1, sizeof(*b) + n * size);
-	if (!b) {
-		pb_log("out of memory");
-		exit(PB_EXIT_NORES);
-	}
-	b->next = xblocks;
-	xblocks = b;
-	return b->data;
-}
-
-char *pb_xstrdup(const char *s)
-{
-	return strcpy(pb_xalloc(strlen(s) + 1, 1), s);
-}
-
-char *pb_read_text(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "r");
-	char *s;
-	long n = -1;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || (max && (size_t)n > max) ||
-	    fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		if (n >= 0)
-			errno = EFBIG; /* else fseek/ftell set it */
-		return NULL;
-	}
-	s = pb_xalloc((size_t)n + 1, 1);
-	if (fread(s, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		errno = EIO;
-		return NULL;
-	}
-	fclose(f);
-	return s;
-}
-
-void pb_xfree_all(void)
-{
-	while (xblocks) {
-		struct xblock *b = xblocks;
-
-		xblocks = b->next;
-		free(b);
-	}
-}
 
 #define xstrdup pb_xstrdup
 
@@ -447,6 +377,7 @@ enum {
 	O_MIN_REPS, O_MAX_FAIL, O_COV, O_RESUME, O_SHARD, O_WL_JOBS, O_DRY_RUN, /* sweep engine (H1) */
 	O_MODE, O_DURATION, O_RATE, O_LATENCY, O_SAMPLE_MS, /* measurement (H2) */
 	O_SUBMIT_BATCH,
+	O_ORDER, O_SEED, O_CANARY_TOL, O_NO_CALIBRATE, /* noisy machines (issue 8) */
 	O_END
 };
 
@@ -489,13 +420,12 @@ static const struct option run_longopts[] = {
 	{"rate", required_argument, NULL, O_RATE},
 	{"latency", required_argument, NULL, O_LATENCY},
 	{"sample-ms", required_argument, NULL, O_SAMPLE_MS},
+	{"order", required_argument, NULL, O_ORDER},
+	{"seed", required_argument, NULL, O_SEED},
+	{"canary-tol", required_argument, NULL, O_CANARY_TOL},
+	{"no-calibrate", no_argument, NULL, O_NO_CALIBRATE},
 	{NULL, 0, NULL, 0},
 };
-
-const struct option *pb_run_longopts(void)
-{
-	return run_longopts;
-}
 
 /* "--jbos=5" -> "jobs" if a run option is close, else NULL. */
 static const char *near_option(const char *arg)
@@ -607,6 +537,74 @@ static void check_measure(struct pb_sweep *sw)
 		sw->warmup = PB_DURATION_WARMUP_JOBS;
 	if (!sw->jobs_given)
 		sw->jobs = MAX_JOBS - (sw->warmup > 0 ? (uint64_t)sw->warmup : 0);
+}
+
+/* ---- noisy machines (issue 8): order, canary, floor ------------------------- */
+
+static int parse_order(const char *arg)
+{
+	static const char *const names[] = {"interleaved", "random", "sequential"};
+	const char *near;
+
+	for (int i = 0; i < (int)PB_ARRAY_SIZE(names); i++)
+		if (!strcmp(arg, names[i]))
+			return i;
+	near = pb_closest(arg, names, PB_ARRAY_SIZE(names));
+	pb_usage_error("unknown order '%s' for --order, allowed: interleaved, random, sequential%s%s%s",
+		       arg, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+}
+
+static double parse_canary_tol(const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end != arg && *end == '%')
+		end++;
+	if (errno || end == arg || *end || !(arg[0] >= '0' && arg[0] <= '9') || !(v >= 0) ||
+	    v > 1000)
+		pb_usage_error("value '%s' is not valid for --canary-tol, allowed: a percentage 0 .. 1000 "
+			       "(e.g. 10 or 10%%; 0: never mark a repetition noisy)", arg);
+	return v;
+}
+
+/* The canary's length and its first timings; the machine's floor on the
+ * CPUs the sweep pins to (every PU when nothing is pinned). */
+static void prepare_noise(struct pb_sweep *sw, const struct pb_point *pts, size_t npts)
+{
+	static struct pb_floor floor;
+	int cpus[PB_FLOOR_MAX_THREADS];
+	unsigned n = 0;
+
+	if (!sw->seed_given)
+		sw->seed = pb_now_ns() ^ ((uint64_t)getpid() << 32);
+	sw->canary_iters = pb_canary_calibrate(2000000);
+	for (unsigned i = 0; i < 5; i++) {
+		uint64_t ns = pb_canary_fake_ns() ? pb_canary_fake_ns() : pb_canary_run(sw->canary_iters);
+
+		sw->canary_base_ns[sw->canary_base_n++] = (double)ns;
+	}
+	if (sw->no_calibrate || (getenv("PB_SKIP_CALIBRATE") && *getenv("PB_SKIP_CALIBRATE")))
+		return; /* the latter: a test hook (base.c) */
+	for (size_t i = 0; i < npts; i++)
+		for (unsigned k = 0; k < pts[i].workers + pts[i].producers; k++) {
+			int c = k < pts[i].workers ? pts[i].cpus_workers[k] :
+						     pts[i].cpus_producers[k - pts[i].workers];
+			unsigned j;
+
+			for (j = 0; j < n && cpus[j] != c; j++)
+				;
+			if (c >= 0 && j == n && n < PB_FLOOR_MAX_THREADS)
+				cpus[n++] = c;
+		}
+	if (!sw->quiet)
+		pb_log("calibrate: the machine's floor (--no-calibrate skips it)");
+	if (pb_floor_measure(cpus, n, &floor) == 0)
+		sw->floor = &floor;
+	else
+		pb_log("warning: calibrate failed; meta.json has no floor");
 }
 
 static char *default_out(void)
@@ -738,8 +736,10 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 	sw.sample_ms = 1;
 	sw.warmup = -1;
 	sw.watchdog_s = 120;
-	sw.pin_workers = sw.pin_producers = "none";
+	sw.pin_workers = sw.pin_producers = "auto"; /* issue 8: compact when the threads fit */
 	sw.cmdline = cmdline;
+	sw.order = PB_ORDER_INTERLEAVED;
+	sw.canary_tol = 10;
 
 	opterr = 0;
 	optind = 1;
@@ -808,6 +808,13 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_RATE: sw.rate = parse_num("rate", optarg, 1, 1000000000); break;
 		case O_LATENCY: sw.latency = parse_onoff("latency", optarg); break;
 		case O_SAMPLE_MS: sw.sample_ms = (unsigned)parse_num("sample-ms", optarg, 0, 60000); break;
+		case O_ORDER: sw.order = parse_order(optarg); break;
+		case O_SEED:
+			sw.seed = parse_num("seed", optarg, 0, UINT64_MAX);
+			sw.seed_given = true;
+			break;
+		case O_CANARY_TOL: sw.canary_tol = parse_canary_tol(optarg); break;
+		case O_NO_CALIBRATE: sw.no_calibrate = true; break;
 		case ':':
 			pb_usage_error("option '%s' needs a value", argv[optind - 1]);
 		default: {
@@ -847,6 +854,9 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		return PB_EXIT_OK;
 	}
 
+	if (sw.seed_given && sw.order != PB_ORDER_RANDOM)
+		pb_usage_error_opt("seed", "--seed %llu needs --order random (the %s order does not "
+				   "shuffle)", (unsigned long long)sw.seed, pb_order_name(sw.order));
 	pb_resume_check(&sw, pts, npts); /* --append/--resume; another sweep in DIR (issue 12) */
 	if (!sw.out)
 		sw.out = default_out();
@@ -856,6 +866,7 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 	csv = pb_csv_open(sw.out, sw.append || sw.resume);
 	pb_ts_open(sw.out, sw.append || sw.resume); /* timeseries.csv (H2) */
 	pb_plan_notes();
+	prepare_noise(&sw, pts, npts); /* issue 8: canary length, the machine's floor */
 	rc = pb_meta_write(sw.out, &sw, topo, pts, npts, sw.append || sw.resume);
 	if (rc)
 		pb_log("warning: cannot write %s/meta.json: %s", sw.out, strerror(-rc));
@@ -890,6 +901,16 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return PB_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "calibrate")) {
+		rc = pb_calibrate_cmd(argc - 1, argv + 1);
+		pb_xfree_all();
+		return rc;
+	}
+	if (!strcmp(argv[1], "compare")) {
+		rc = pb_compare_cmd(argc - 1, argv + 1);
+		pb_xfree_all();
+		return rc;
+	}
 	if (!strcmp(argv[1], "status")) {
 		rc = pb_status_cmd(argc - 1, argv + 1);
 		pb_xfree_all();
@@ -901,14 +922,16 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(argv[1], "run") && strcmp(argv[1], "sweep")) {
-		static const char *const cmds[] = {"list", "topo", "run", "sweep", "merge", "status", "help"};
+		static const char *const cmds[] = {"list", "topo", "run", "sweep", "merge", "status",
+						   "compare", "calibrate", "help"};
 		const char *near = pb_closest(argv[1], cmds, PB_ARRAY_SIZE(cmds));
 
 		/* "--jobs 5" without "run" is a run option: say so. */
 		if (argv[1][0] == '-' && !near && near_option(argv[1]))
-			pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge, status "
-				       "(did you mean 'run %s'?)", argv[1], argv[1]);
-		pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge, status%s%s%s",
+			pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge, status, "
+				       "compare, calibrate (did you mean 'run %s'?)", argv[1], argv[1]);
+		pb_usage_error("unknown command '%s', allowed: list, topo, run, sweep, merge, status, "
+			       "compare, calibrate%s%s%s",
 			       argv[1], near ? " (did you mean '" : "", near ? near : "",
 			       near ? "'?)" : "");
 	}
@@ -917,7 +940,7 @@ int main(int argc, char **argv)
 		int nargc;
 		char **nargv;
 
-		pb_sweep_load(argc - 1, argv + 1, &nargc, &nargv);
+		pb_sweep_load(argc - 1, argv + 1, run_longopts, &nargc, &nargv);
 		rc = cmd_run(nargc, nargv, cmdline);
 		pb_xfree_all();
 		return rc;

@@ -398,6 +398,20 @@ static void write_run(FILE *f, const struct pb_sweep *sw, const struct pb_point 
 		sw->append ? "true" : "false");
 	fprintf(f, "      \"stopping_rule\": {\"min_reps\": %u, \"max_reps\": %u, \"cov_pct\": %g, "
 		"\"max_fail\": %u},\n", sw->min_reps, sw->reps, sw->cov_pct, sw->max_fail);
+	/* Noisy machines (issue 8): the run order, the canary, the machine's floor. */
+	kv(f, "      ", "order", pb_order_name(sw->order), 0);
+	if (sw->order == PB_ORDER_RANDOM)
+		fprintf(f, "      \"seed\": %llu,\n", (unsigned long long)sw->seed);
+	fprintf(f, "      \"canary\": {\"iters\": %llu, \"tol_pct\": %g, \"baseline_ns\": [",
+		(unsigned long long)sw->canary_iters, sw->canary_tol);
+	for (unsigned i = 0; i < sw->canary_base_n; i++)
+		fprintf(f, "%s%.0f", i ? ", " : "", sw->canary_base_ns[i]);
+	fputs("]},\n", f);
+	if (sw->floor) {
+		fputs("      \"floor\": ", f);
+		pb_floor_json(sw->floor, f, "      ");
+		fputs(",\n", f);
+	}
 	{
 		const char *hv, *hk;
 

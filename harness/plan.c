@@ -12,6 +12,7 @@
  * point's point_id, and the --shard K/N selection.  Single-threaded.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,6 @@
 
 #include "harness.h"
 #include "pb.h"
-
-const char *const pb_axis_opt[AX_COUNT] = {"seg-size", "seg-count", "capacity", "seg-supply"};
 
 #define MAX_POINTS 100000
 
@@ -302,7 +301,7 @@ static void split_policies(const struct pb_topo *topo, const char *flag, const c
 
 	l->n = 0;
 	for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-		if (pb_pin_parse(topo, tok, err, sizeof(err)))
+		if (strcmp(tok, "auto") && pb_pin_parse(topo, tok, err, sizeof(err)))
 			pb_usage_error_opt(flag, "--%s: %s", flag, err);
 		for (unsigned i = 0; i < l->n; i++)
 			if (!strcmp(l->v[i], tok))
@@ -314,8 +313,23 @@ static void split_policies(const struct pb_topo *topo, const char *flag, const c
 		l->v[l->n++] = tok;
 	}
 	if (!l->n)
-		pb_usage_error_opt(flag, "empty policy for --%s, allowed: none, compact, scatter, "
+		pb_usage_error_opt(flag, "empty policy for --%s, allowed: auto, none, compact, scatter, "
 				   "node:N or a CPU list; several separated by spaces", flag);
+}
+
+/* Issue 8: "auto" is compact placement, workers first, when the point's
+ * threads fit the PUs this process may run on, and none otherwise; the
+ * point (and its CSV row) records the policy it resolved to. */
+static const char *resolve_auto(const struct pb_topo *topo, const char *policy, unsigned nthreads)
+{
+	cpu_set_t set;
+	unsigned npus = pb_topo_npus(topo);
+
+	if (strcmp(policy, "auto"))
+		return policy;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (unsigned)CPU_COUNT(&set) < npus)
+		npus = (unsigned)CPU_COUNT(&set);
+	return nthreads <= npus ? "compact" : "none";
 }
 
 /* --workload-jobs NAME=N: each name a registered workload, each N a job count. */
@@ -658,8 +672,8 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 						   (unsigned long long)pt->jobs, pt->wl->name);
 			pt->cpus_workers = xcalloc(pt->workers, sizeof(int));
 			pt->cpus_producers = xcalloc(pt->producers, sizeof(int));
-			pt->pin_workers = pinw.v[ipw];
-			pt->pin_producers = pinp.v[ipp];
+			pt->pin_workers = resolve_auto(topo, pinw.v[ipw], pt->workers + pt->producers);
+			pt->pin_producers = resolve_auto(topo, pinp.v[ipp], pt->workers + pt->producers);
 			if (pb_pin_plan(topo, pt->pin_workers, 0, pt->workers, pt->cpus_workers, err,
 					sizeof(err)))
 				pb_usage_error_opt("pin-workers", "--pin-workers: %s", err);

@@ -29,21 +29,6 @@
 /* Seconds a child lives past its watchdog when its parent cannot kill it. */
 #define CHILD_GRACE_S 2u
 
-const char *pb_rstatus_name(enum pb_rstatus s)
-{
-	static const char *const names[] = {"ok", "skip", "invalid", "error", "crash", "stall"};
-
-	return (unsigned)s < PB_ARRAY_SIZE(names) ? names[s] : "?";
-}
-
-const char *pb_phase_name(int ph)
-{
-	static const char *const names[] = {"start", "create", "warm-up", "timed", "shutdown",
-					    "destroy", "done"};
-
-	return ph >= 0 && (unsigned)ph < PB_ARRAY_SIZE(names) ? names[ph] : "?";
-}
-
 /*
  * Hidden fault injection for the CLI tests: PB_FAULT=KIND[@RUN][,KIND@RUN...]
  * with KIND crash, stall, lose, dup or err (see enum pb_fault) and RUN the
@@ -80,6 +65,26 @@ static enum pb_fault fault_for(unsigned run)
 			return f;
 	}
 	return FAULT_NONE;
+}
+
+/* PB_FAULT=slow[@RUN]: the canary after run RUN runs slowed (issue 8). */
+static bool slow_for(unsigned run)
+{
+	const char *env = getenv("PB_FAULT");
+	char buf[256], *save = NULL;
+
+	if (!env || !*env)
+		return false;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *at = strchr(tok, '@');
+
+		if (at)
+			*at = 0;
+		if (!strcmp(tok, "slow") && (!at || strtoul(at + 1, NULL, 10) == run))
+			return true;
+	}
+	return false;
 }
 
 static const char *sig_name(int sig)
@@ -347,50 +352,6 @@ void pb_print_plan(const struct pb_sweep *sw, const struct pb_point *pts, size_t
 	fflush(stdout);
 }
 
-/*
- * Test hooks.  PB_FAULT (above) injects faults; PB_FAKE_NS_PER_JOB=V1,V2,...
- * replaces the measured time of the i-th ok run of this invocation by Vi ns
- * per job (the last value repeats), so that the CLI tests can drive the
- * stopping rule deterministically.  Either one left exported in a shell
- * would publish wrong rows, so pb_test_hooks_check() refuses to run unless
- * PB_TEST_HOOKS=1 (which the test scripts set) is there too; meta.json
- * records the hooks in use (pb_test_hooks) and every faked row says so in
- * its note.
- */
-static const char *const test_hook_vars[] = {"PB_FAKE_NS_PER_JOB", "PB_FAULT", NULL};
-
-static const char *env_set(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
-
-void pb_test_hooks_check(void)
-{
-	const char *allow = env_set("PB_TEST_HOOKS");
-
-	if (allow && !strcmp(allow, "1"))
-		return;
-	for (unsigned i = 0; test_hook_vars[i]; i++)
-		if (env_set(test_hook_vars[i]))
-			pb_usage_error("%s='%s' is set: a test hook that %s; allowed only with "
-				       "PB_TEST_HOOKS=1 (the test suite's), so unset %s",
-				       test_hook_vars[i], env_set(test_hook_vars[i]),
-				       i == 0 ? "replaces every measured time" : "injects faults",
-				       test_hook_vars[i]);
-}
-
-const char *pb_test_hook(unsigned i, const char **value)
-{
-	for (unsigned k = 0; test_hook_vars[k]; k++)
-		if (env_set(test_hook_vars[k]) && i-- == 0) {
-			*value = env_set(test_hook_vars[k]);
-			return test_hook_vars[k];
-		}
-	return NULL;
-}
-
 static void fake_elapsed(unsigned nok_runs, const struct pb_point *pt, struct pb_result *res)
 {
 	const char *env = getenv("PB_FAKE_NS_PER_JOB");
@@ -422,6 +383,8 @@ struct pstate {
 	double *ok; /* ns_per_job of the ok rows, rep order */
 	unsigned nfail, nskip;
 	unsigned nhard;      /* stall + crash among nfail */
+	unsigned nnoisy;     /* status noisy (issue 8): neither ok nor failed */
+	double est;          /* ns per job, for a warm-up by duration (-1: none yet) */
 };
 
 /* Rows of this point already in results.csv (--resume). */
@@ -461,6 +424,8 @@ static void load_existing(const struct pb_table *t, const char *id, struct pstat
 				ps->ok[ps->nok++] = v;
 		} else if (!strcmp(row[c_st], "skip")) {
 			ps->nskip++;
+		} else if (!strcmp(row[c_st], "noisy")) {
+			ps->nnoisy++;
 		} else {
 			ps->nfail++;
 			if (!strcmp(row[c_st], "stall") || !strcmp(row[c_st], "crash"))
@@ -494,167 +459,369 @@ static int resume_table(const struct pb_sweep *sw, FILE *csv, struct pb_table *t
 	return 0;
 }
 
+/* ---- the order of the runs (issue 8) -------------------------------------------
+ *
+ * sequential: every repetition of a point before the next point (the old
+ * order).  interleaved (the default): rounds; round r runs repetition r of
+ * every point still active, in plan order, so that a slow spell of the host
+ * is spread over the points instead of landing on one.  random: the same
+ * rounds, each shuffled (Fisher-Yates on splitmix64 seeded with --seed).
+ * A point stays active while its stopping rule allows another repetition.
+ */
+
+/* The whole sweep's state: shared by the per-repetition steps. */
+struct sweep_state {
+	const struct pb_sweep *sw;
+	struct pb_rule rule;
+	struct pb_progress *prog;
+	FILE *csv;
+	size_t maxruns;
+	unsigned run, nokruns, nrows;
+	uint64_t run_seq; /* the last run_seq written (results.csv continues it) */
+	/* Every canary of this sweep (ns), for its median. */
+	double *canary;
+	size_t ncanary, canary_cap;
+	double *sortbuf;
+};
+
+static bool point_active(const struct sweep_state *st, const struct pb_point *pt,
+			 const struct pstate *ps)
+{
+	const struct pb_sweep *sw = st->sw;
+
+	if (pt->skip[0])
+		return false;
+	return ps->nrun < sw->reps && !pb_rule_met(ps->ok, ps->nok, &st->rule, NULL) &&
+	       (!sw->max_fail || ps->nhard < sw->max_fail);
+}
+
+static void canary_add(struct sweep_state *st, double ns)
+{
+	if (st->ncanary == st->canary_cap) {
+		size_t cap = st->canary_cap ? st->canary_cap * 2 : 256;
+		double *n = pb_xalloc(cap, sizeof(double)), *b = pb_xalloc(cap, sizeof(double));
+
+		if (st->ncanary)
+			memcpy(n, st->canary, st->ncanary * sizeof(double));
+		st->canary = n;
+		st->sortbuf = b;
+		st->canary_cap = cap;
+	}
+	st->canary[st->ncanary++] = ns;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of the sweep's canaries so far (NAN: none). */
+static double canary_median(struct sweep_state *st)
+{
+	size_t n = st->ncanary;
+
+	if (!n)
+		return NAN;
+	memcpy(st->sortbuf, st->canary, n * sizeof(double));
+	qsort(st->sortbuf, n, sizeof(double), cmp_double);
+	return n % 2 ? st->sortbuf[n / 2] : (st->sortbuf[n / 2 - 1] + st->sortbuf[n / 2]) / 2;
+}
+
+/* Time the canary; @slow (the PB_FAULT kind "slow") runs 8 times its loop,
+ * a real slowdown of the measured loop as if the machine ran at 1/8 speed. */
+static uint64_t canary_time(const struct pb_sweep *sw, bool slow)
+{
+	uint64_t ns;
+
+	if (!sw->canary_iters)
+		return 0;
+	ns = pb_canary_run(sw->canary_iters * (slow ? 8 : 1));
+	if (pb_canary_fake_ns())
+		ns = pb_canary_fake_ns() * (slow ? 8 : 1);
+	return ns;
+}
+
+/* One repetition of point @pt: run it between two canaries, write its row.
+ * Returns false if a stop (SIGINT/SIGTERM) came meanwhile: then no row. */
+static bool run_rep(struct sweep_state *st, struct pb_point *pt, struct pstate *ps,
+		    const char *label)
+{
+	const struct pb_sweep *sw = st->sw;
+	struct pb_result res;
+	unsigned rep = ps->next_rep++;
+	uint64_t cb, ca;
+	bool slow;
+	double nsj, med;
+
+	if (sw->warmup_ns) {
+		/* Warm-up by duration: as many jobs as the point ran in that
+		 * time last (a short untimed pilot run the first time). */
+		if (ps->est <= 0) {
+			struct pb_point pilot = *pt;
+
+			pilot.jobs = pt->jobs < 1000 ? pt->jobs : 1000;
+			pilot.warmup = 0;
+			if (run_one(sw, &pilot, 0, 0, st->prog, &res))
+				return false;
+			if (res.status == RS_OK && res.elapsed_ns)
+				ps->est = (double)res.elapsed_ns / (double)pb_result_jobs(&pilot, &res);
+		}
+		if (ps->est > 0) {
+			double w = ceil((double)sw->warmup_ns / ps->est);
+
+			pt->warmup = w < 1 ? 1 : w > (double)(PB_MAX_JOBS - pt->jobs) ?
+				PB_MAX_JOBS - pt->jobs : (uint64_t)w;
+		} else {
+			pt->warmup = pt->jobs / 10;
+		}
+	}
+	st->run++;
+	slow = slow_for(st->run);
+	cb = canary_time(sw, false);
+	if (run_one(sw, pt, rep, st->run, st->prog, &res)) {
+		ps->next_rep--; /* interrupted: no row for this rep; --resume runs it */
+		return false;
+	}
+	ca = canary_time(sw, slow);
+	fake_elapsed(st->nokruns, pt, &res);
+	res.run_seq = ++st->run_seq;
+	res.canary_before_ns = cb;
+	res.canary_after_ns = ca;
+	/* A repetition whose canary ran more than --canary-tol slower than the
+	 * sweep's median canary ran on a slowed machine: kept, not counted. */
+	med = canary_median(st);
+	if (res.status == RS_OK && sw->canary_tol > 0 && !isnan(med) &&
+	    (double)(cb > ca ? cb : ca) > med * (1 + sw->canary_tol / 100)) {
+		size_t off = strlen(res.note);
+
+		res.status = RS_NOISY;
+		snprintf(res.note + off, sizeof(res.note) - off,
+			 "%scanary %.0f%% slower than the sweep's median (%.0f ns; --canary-tol %g)",
+			 off ? "; " : "", 100.0 * ((double)(cb > ca ? cb : ca) / med - 1), med,
+			 sw->canary_tol);
+	}
+	if (cb)
+		canary_add(st, (double)cb);
+	if (ca)
+		canary_add(st, (double)ca);
+	if (res.status == RS_OK)
+		st->nokruns++;
+	pb_csv_row(st->csv, pt, rep, sw, &res);
+	pb_ts_collect(pt, rep, &res); /* this run's timeseries.csv lines (H2) */
+	st->nrows++;
+	ps->nrun++;
+	nsj = (double)res.elapsed_ns / (double)pb_result_jobs(pt, &res);
+	if (res.status == RS_OK) {
+		ps->ok[ps->nok++] = nsj;
+		ps->est = nsj;
+	} else if (res.status == RS_NOISY) {
+		ps->nnoisy++;
+	} else if (res.status == RS_SKIP) {
+		ps->nskip++;
+	} else {
+		ps->nfail++;
+		if (res.status == RS_STALL || res.status == RS_CRASH)
+			ps->nhard++;
+	}
+	if (!sw->quiet) {
+		if (res.status == RS_OK || res.status == RS_INVALID || res.status == RS_NOISY)
+			fprintf(stderr, "[%u/%zu] %s rep=%u: %.1f ns/job %s\n", st->run, st->maxruns,
+				label, rep, nsj, pb_rstatus_name(res.status));
+		else
+			fprintf(stderr, "[%u/%zu] %s rep=%u: %s%s%s\n", st->run, st->maxruns, label,
+				rep, pb_rstatus_name(res.status), res.note[0] ? ": " : "", res.note);
+	} else if (res.status != RS_OK && res.status != RS_SKIP && res.status != RS_NOISY) {
+		fprintf(stderr, "[%u/%zu] %s rep=%u: %s: %s\n", st->run, st->maxruns, label, rep,
+			pb_rstatus_name(res.status), res.note);
+	}
+	return true;
+}
+
+static void point_done_log(const struct sweep_state *st, const struct pstate *ps,
+			   const char *label)
+{
+	double cov;
+	bool met = pb_rule_met(ps->ok, ps->nok, &st->rule, &cov);
+	char noisy[64] = "";
+
+	if (st->sw->quiet || stop_sig)
+		return;
+	if (ps->nnoisy)
+		snprintf(noisy, sizeof(noisy), ", %u noisy", ps->nnoisy);
+	if (isnan(cov))
+		pb_log("%s: %u rep%s, %u ok%s, CoV n/a, stopping rule %s", label, ps->nrun,
+		       ps->nrun == 1 ? "" : "s", ps->nok, noisy, met ? "met" : "not met");
+	else
+		pb_log("%s: %u rep%s, %u ok%s, CoV %.2f%% (target %g%%), stopping rule %s", label,
+		       ps->nrun, ps->nrun == 1 ? "" : "s", ps->nok, noisy, cov, st->sw->cov_pct,
+		       met ? "met" : "not met");
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Largest run_seq in the rows already there (--resume, --append). */
+static uint64_t existing_run_seq(const struct pb_table *t)
+{
+	int c = pb_table_col(t, "run_seq");
+	uint64_t m = 0;
+
+	for (size_t r = 0; c >= 0 && r < t->nrows; r++) {
+		uint64_t v = strtoull(t->rows[r][c], NULL, 10);
+
+		if (v > m)
+			m = v;
+	}
+	return m;
+}
+
 int pb_run_sweep(const struct pb_sweep *sw, struct pb_point *pts, size_t npts, FILE *csv)
 {
-	size_t maxruns = npts * sw->reps;
-	struct pb_rule rule = {sw->min_reps, sw->cov_pct};
-	struct pb_progress *prog;
+	struct sweep_state st = {.sw = sw, .rule = {sw->min_reps, sw->cov_pct}, .csv = csv,
+				 .maxruns = npts * sw->reps};
 	struct pb_table existing;
-	unsigned run = 0, nokruns = 0, nfail = 0, nskip = 0, nrows = 0, ndone = 0;
-	double *okbuf;
-	char label[512];
+	struct pstate *pss;
+	char **labels;
+	size_t *order;
+	unsigned nfail = 0, nskip = 0, ndone = 0;
+	uint64_t rng = sw->seed;
 	int have_existing = 0, rc;
 
-	prog = mmap(NULL, sizeof(*prog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (prog == MAP_FAILED) {
+	st.prog = mmap(NULL, sizeof(*st.prog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+	if (st.prog == MAP_FAILED) {
 		pb_log("out of memory");
 		return PB_EXIT_NORES;
 	}
 	memset(&existing, 0, sizeof(existing));
 	if (sw->resume || sw->append) {
 		if (resume_table(sw, csv, &existing)) {
-			munmap(prog, sizeof(*prog));
+			munmap(st.prog, sizeof(*st.prog));
 			return PB_EXIT_FAIL;
 		}
 		have_existing = 1;
+		st.run_seq = existing_run_seq(&existing);
 	}
+	for (unsigned i = 0; i < sw->canary_base_n; i++)
+		canary_add(&st, sw->canary_base_ns[i]);
+	pss = pb_xalloc(npts + 1, sizeof(*pss));
+	labels = pb_xalloc(npts + 1, sizeof(char *));
+	order = pb_xalloc(npts + 1, sizeof(size_t));
 	stop_install();
+	/* Every point's state first: resumed rows, skip rows. */
 	for (size_t i = 0; i < npts && !stop_requested(); i++) {
 		struct pb_point *pt = &pts[i];
-		struct pstate ps = {.next_rep = 1};
-		double est = -1; /* ns per job, for a warm-up by duration */
+		struct pstate *ps = &pss[i];
+		double *okbuf;
 		unsigned resumed;
+		char label[512];
 
 		okbuf = pb_xalloc(sw->reps + (have_existing ? existing.nrows : 0) + 1, sizeof(double));
-		ps.ok = okbuf;
+		ps->next_rep = 1;
+		ps->ok = okbuf;
+		ps->est = -1;
 		if (have_existing)
-			load_existing(&existing, pt->id, &ps);
+			load_existing(&existing, pt->id, ps);
 		if (!sw->resume) {
 			/* --append: run the point afresh, numbering its reps on so that
 			 * (point_id, rep) stays unique in the file. */
-			unsigned next = ps.next_rep;
+			unsigned next = ps->next_rep;
 
-			memset(&ps, 0, sizeof(ps));
-			ps.ok = okbuf;
-			ps.next_rep = next;
+			memset(ps, 0, sizeof(*ps));
+			ps->ok = okbuf;
+			ps->next_rep = next;
+			ps->est = -1;
 		}
-		resumed = ps.nrun;
+		resumed = ps->nrun;
 		point_label(sw, pt, label, sizeof(label));
+		labels[i] = pb_xstrdup(label);
 		if (resumed && !sw->quiet)
 			pb_log("resume: %s: %u rep%s in the CSV already", label, resumed,
 			       resumed == 1 ? "" : "s");
 		if (pt->skip[0]) {
 			/* Nothing would differ between repetitions: one row. */
-			if (!ps.nrun) {
+			if (!ps->nrun) {
 				struct pb_result res;
 
 				pb_log("skip %s: %s", label, pt->skip);
 				memset(&res, 0, sizeof(res));
 				res.status = RS_SKIP;
+				res.run_seq = ++st.run_seq;
 				snprintf(res.note, sizeof(res.note), "%s", pt->skip);
-				pb_csv_row(csv, pt, ps.next_rep, sw, &res);
-				ps.nrun++;
-				ps.nskip++;
-				nrows++;
+				pb_csv_row(csv, pt, ps->next_rep, sw, &res);
+				pb_ts_collect(pt, ps->next_rep, &res);
+				ps->nrun++;
+				ps->nskip++;
+				st.nrows++;
 			}
-			nskip += ps.nskip;
-			nfail += ps.nfail;
-			ndone += ps.nrun;
 			continue;
 		}
-		if (ps.nok)
-			est = ps.ok[ps.nok - 1];
-		while (ps.nrun < sw->reps && !pb_rule_met(ps.ok, ps.nok, &rule, NULL) &&
-		       (!sw->max_fail || ps.nhard < sw->max_fail) && !stop_requested()) {
-			struct pb_result res;
-			unsigned rep = ps.next_rep++;
-			double nsj;
-
-			if (sw->warmup_ns) {
-				/* Warm-up by duration: as many jobs as the point ran in that
-				 * time last (a short untimed pilot run the first time). */
-				if (est <= 0) {
-					struct pb_point pilot = *pt;
-
-					pilot.jobs = pt->jobs < 1000 ? pt->jobs : 1000;
-					pilot.warmup = 0;
-					if (run_one(sw, &pilot, 0, 0, prog, &res))
-						break;
-					if (res.status == RS_OK && res.elapsed_ns)
-						est = (double)res.elapsed_ns /
-						      (double)pb_result_jobs(&pilot, &res);
-				}
-				if (est > 0) {
-					double w = ceil((double)sw->warmup_ns / est);
-
-					pt->warmup = w < 1 ? 1 : w > (double)(PB_MAX_JOBS - pt->jobs) ?
-						PB_MAX_JOBS - pt->jobs : (uint64_t)w;
-				} else {
-					pt->warmup = pt->jobs / 10;
-				}
-			}
-			run++;
-			if (run_one(sw, pt, rep, run, prog, &res))
-				break; /* interrupted: no row for this rep */
-			fake_elapsed(nokruns, pt, &res);
-			if (res.status == RS_OK)
-				nokruns++;
-			pb_csv_row(csv, pt, rep, sw, &res);
-			nrows++;
-			ps.nrun++;
-			nsj = (double)res.elapsed_ns / (double)pb_result_jobs(pt, &res);
-			if (res.status == RS_OK) {
-				ps.ok[ps.nok++] = nsj;
-				est = nsj;
-			} else if (res.status == RS_SKIP) {
-				ps.nskip++;
-			} else {
-				ps.nfail++;
-				if (res.status == RS_STALL || res.status == RS_CRASH)
-					ps.nhard++;
-			}
-			if (!sw->quiet) {
-				if (res.status == RS_OK || res.status == RS_INVALID)
-					fprintf(stderr, "[%u/%zu] %s rep=%u: %.1f ns/job %s\n", run,
-						maxruns, label, rep, nsj, pb_rstatus_name(res.status));
-				else
-					fprintf(stderr, "[%u/%zu] %s rep=%u: %s%s%s\n", run, maxruns,
-						label, rep, pb_rstatus_name(res.status),
-						res.note[0] ? ": " : "", res.note);
-			} else if (res.status != RS_OK && res.status != RS_SKIP) {
-				fprintf(stderr, "[%u/%zu] %s rep=%u: %s: %s\n", run, maxruns, label, rep,
-					pb_rstatus_name(res.status), res.note);
-			}
-		}
-		if (!sw->quiet && !stop_sig) {
-			double cov;
-			bool met = pb_rule_met(ps.ok, ps.nok, &rule, &cov);
-
-			if (isnan(cov))
-				pb_log("%s: %u rep%s, %u ok, CoV n/a, stopping rule %s", label, ps.nrun,
-				       ps.nrun == 1 ? "" : "s", ps.nok, met ? "met" : "not met");
-			else
-				pb_log("%s: %u rep%s, %u ok, CoV %.2f%% (target %g%%), stopping rule %s",
-				       label, ps.nrun, ps.nrun == 1 ? "" : "s", ps.nok, cov, sw->cov_pct,
-				       met ? "met" : "not met");
-		}
-		nskip += ps.nskip;
-		nfail += ps.nfail;
-		ndone += ps.nrun;
+		if (ps->nok)
+			ps->est = ps->ok[ps->nok - 1];
+		if (resumed && !point_active(&st, pt, ps))
+			point_done_log(&st, ps, label);
 	}
-	munmap(prog, sizeof(*prog));
+	if (sw->order == PB_ORDER_SEQUENTIAL) {
+		for (size_t i = 0; i < npts && !stop_requested(); i++) {
+			if (!point_active(&st, &pts[i], &pss[i]))
+				continue;
+			while (point_active(&st, &pts[i], &pss[i]) && !stop_requested())
+				if (!run_rep(&st, &pts[i], &pss[i], labels[i]))
+					break;
+			point_done_log(&st, &pss[i], labels[i]);
+		}
+	} else {
+		while (!stop_requested()) {
+			size_t n = 0;
+
+			for (size_t i = 0; i < npts; i++)
+				if (point_active(&st, &pts[i], &pss[i]))
+					order[n++] = i;
+			if (!n)
+				break;
+			if (sw->order == PB_ORDER_RANDOM)
+				for (size_t i = n - 1; i > 0; i--) {
+					size_t j = (size_t)(splitmix64(&rng) % (i + 1)), x = order[i];
+
+					order[i] = order[j];
+					order[j] = x;
+				}
+			for (size_t k = 0; k < n && !stop_requested(); k++) {
+				size_t i = order[k];
+
+				if (!run_rep(&st, &pts[i], &pss[i], labels[i]))
+					break;
+				if (!point_active(&st, &pts[i], &pss[i]))
+					point_done_log(&st, &pss[i], labels[i]);
+			}
+		}
+	}
+	for (size_t i = 0; i < npts; i++) {
+		nskip += pss[i].nskip;
+		nfail += pss[i].nfail;
+		ndone += pss[i].nrun;
+	}
+	munmap(st.prog, sizeof(*st.prog));
 	if (have_existing)
 		pb_table_free(&existing);
 	if (fflush(csv))
 		pb_log("error writing %s/results.csv: %s", sw->out, strerror(errno));
 	if (!sw->quiet && sw->resume)
-		pb_log("resume: %u new row%s", nrows, nrows == 1 ? "" : "s");
-	rc = pb_summary_write(sw->out, &rule, NULL, NULL, stop_sig ? NULL : stdout);
+		pb_log("resume: %u new row%s", st.nrows, st.nrows == 1 ? "" : "s");
+	rc = pb_summary_write(sw->out, &st.rule, NULL, NULL, stop_sig ? NULL : stdout);
 	if (stop_requested()) {
 		/* summary.csv covers the rows so far; say how to go on. */
 		pb_log("interrupted by %s: %u new row%s in %s/results.csv, summary.csv %s; "
-		       "continue with:", sig_name(stop_sig), nrows, nrows == 1 ? "" : "s", sw->out,
-		       rc ? "NOT written" : "written for the rows so far");
+		       "continue with:", sig_name(stop_sig), st.nrows, st.nrows == 1 ? "" : "s",
+		       sw->out, rc ? "NOT written" : "written for the rows so far");
 		fprintf(stderr, "  %s\n", pb_resume_command(sw->cmdline, sw->out));
 		return PB_EXIT_SIGNAL(stop_sig);
 	}

@@ -358,7 +358,7 @@ const char *pb_summary_header(void)
 			off += (size_t)snprintf(buf + off, sizeof(buf) - off, ",%s_%s",
 						m ? "jobs_per_s" : "ns_per_job", stat_names[i]);
 	snprintf(buf + off, sizeof(buf) - off,
-		 ",med_ci_level,cov_pct,cov_k,min_reps,cov_target_pct,cov_met,worst_status");
+		 ",med_ci_level,cov_pct,cov_k,min_reps,cov_target_pct,cov_met,worst_status,n_noisy");
 	return buf;
 }
 
@@ -546,7 +546,7 @@ int pb_summary_write(const char *dir, const struct pb_rule *dflt, pb_rule_lookup
 		struct pgroup *pg = &g[k];
 		struct pb_stat ns, jp;
 		struct pb_rule rule = *dflt;
-		unsigned nrun = 0, nok = 0, cnt[6] = {0};
+		unsigned nrun = 0, nok = 0, cnt[6] = {0}, nnoisy = 0;
 		const char *worst = "ok";
 		double cov;
 		bool met;
@@ -560,9 +560,16 @@ int pb_summary_write(const char *dir, const struct pb_rule *dflt, pb_rule_lookup
 			int sr = status_rank(row[c_st]);
 
 			nrun++;
+			if (!strcmp(row[c_st], "noisy")) {
+				/* kept, not counted (issue 8): worse than ok only */
+				nnoisy++;
+				if (!strcmp(worst, "ok"))
+					worst = row[c_st];
+				continue;
+			}
 			if (sr < 6)
 				cnt[sr]++;
-			if (sr > status_rank(worst))
+			if (sr > status_rank(worst) || (sr > 0 && !strcmp(worst, "noisy")))
 				worst = row[c_st];
 			if (sr == 0) {
 				char *e1, *e2;
@@ -603,9 +610,9 @@ int pb_summary_write(const char *dir, const struct pb_rule *dflt, pb_rule_lookup
 		}
 		put_num(f, ns.med_level, "%.4f");
 		put_num(f, cov, "%.3f");
-		fprintf(f, ",%u,%u,%g,%s,%s\n", nok < (rule.min_reps < 2 ? 2 : rule.min_reps) ?
+		fprintf(f, ",%u,%u,%g,%s,%s,%u\n", nok < (rule.min_reps < 2 ? 2 : rule.min_reps) ?
 			nok : (rule.min_reps < 2 ? 2 : rule.min_reps), rule.min_reps, rule.cov_pct,
-			met ? "true" : "false", worst);
+			met ? "true" : "false", worst, nnoisy);
 		if (table_out) {
 			table_line(table_out, &t, r0, &ns, nrun, nok, cov, met, worst, pw);
 		}

@@ -20,8 +20,6 @@
 #include "harness.h"
 #include "pb.h"
 
-const char *pb_usage_ctx;
-struct pb_sweepfile pb_sweepfile;
 
 /* ---- where an argument came from --------------------------------------------- */
 
@@ -277,6 +275,9 @@ struct loader {
 	int nseen;
 };
 
+/* The run command's long options (main.c passes them: sweep.c is below main). */
+static const struct option *run_opts;
+
 static const char *const known_sections[] = {"sweep", "jobs", "plot", "backend-opt",
 					      "reclaim-opt", "workload-opt", "workload-jobs"};
 
@@ -451,7 +452,7 @@ static void note_seen(struct loader *ld, const char *section, const char *key)
 
 static void unknown_key(struct loader *ld, const char *section, const char *key)
 {
-	const struct option *o = pb_run_longopts();
+	const struct option *o = run_opts;
 	const char *names[128];
 	char list[2048];
 	size_t n = 0, off = 0;
@@ -502,7 +503,7 @@ static int sweep_ini_key(void *user, const char *section, const char *key, const
 	if (!strcmp(section, "sweep")) {
 		const struct option *o;
 
-		for (o = pb_run_longopts(); o->name; o++)
+		for (o = run_opts; o->name; o++)
 			if (!strcmp(o->name, key) && strcmp(key, "help"))
 				break;
 		if (!o->name)
@@ -557,13 +558,15 @@ static int sweep_ini_key(void *user, const char *section, const char *key, const
 	return 0;
 }
 
-void pb_sweep_load(int argc, char **argv, int *argc_out, char ***argv_out)
+void pb_sweep_load(int argc, char **argv, const struct option *longopts, int *argc_out,
+		   char ***argv_out)
 {
 	struct loader ld;
 	int rc;
 
 	if (argc < 2 || argv[1][0] == '-')
 		pb_usage_error("usage: poolbench sweep FILE [run options that override the file]");
+	run_opts = longopts;
 	memset(&ld, 0, sizeof(ld));
 	ld.path = argv[1];
 	ld.out = pb_xalloc(MAX_ARGS + (size_t)argc, sizeof(char *));

@@ -40,7 +40,7 @@ KEY = ["mode", "backend", "reclaim", "workload", "producers", "workers", "seg_si
 # or they repeat what another column says.
 NOT_IN_LABEL = {"backend", "reclaim", "workload", "backend_opts"}
 KINDS = ["worker-scale", "producer-pressure", "segment-size", "latency", "channel", "reclaim",
-         "placement", "generic"]
+         "placement", "generic", "drift"]
 # Preset file names (scripts/presets/NAME.ini) that are not themselves a kind.
 PRESET_ALIASES = {"quick": "worker-scale", "pinning": "placement", "workers": "worker-scale",
                   "producers": "producer-pressure", "seg-size": "segment-size",
@@ -719,6 +719,14 @@ def legend_colours(ax):
     return out
 
 
+def placement_varies(rows, col):
+    """Does @col (pin_workers/pin_producers) vary for the same thread counts?
+    Placement "auto" resolves to compact or none by the number of threads, so
+    a policy that follows the thread count is not an axis of its own."""
+    keys = [c for c in ("series", "workload", "producers", "workers") if c in rows.columns]
+    return col in rows.columns and (rows.groupby(keys)[col].nunique() > 1).any()
+
+
 def label_cols(res, rows, exclude):
     """Key columns that vary inside one series and workload in @rows (they split
     a series into several lines), minus @exclude."""
@@ -727,7 +735,8 @@ def label_cols(res, rows, exclude):
     # not split a line (unless another option in it varies too).
     exclude = set(exclude) | {res.opt_x[x] for x in exclude if x in getattr(res, "opt_x", {})}
     return [c for c in res.keys if c not in NOT_IN_LABEL and c not in exclude and
-            (g[c].nunique() > 1).any()]
+            (g[c].nunique() > 1).any() and
+            (c not in ("pin_workers", "pin_producers") or placement_varies(rows, c))]
 
 
 def label_of(row, cols, short=True):
@@ -1276,9 +1285,51 @@ def pending_over_time(ax, ts, split):
     return drawn
 
 
+def fig_drift(res, metric, errors, title, x=None):
+    """Every repetition's @metric against run_seq (the order the rows ran in,
+    issue 8), one panel per workload, one colour per series; noisy rows (the
+    canary ran slow around them) as hollow markers.  Drift over time shows as
+    a slope shared by every series; interleaving spreads it over all of them."""
+    import pandas as pd
+    if "run_seq" not in res.df.columns:
+        raise PlotError("%s has no run_seq column (schema 4): the drift figure needs the "
+                        "order the rows ran in" % res.csv)
+    rows = res.df[res.df["status"].str.strip().isin(["ok", "noisy"])].copy()
+    rows["_x"] = pd.to_numeric(rows["run_seq"], errors="coerce")
+    rows["_y"] = pd.to_numeric(rows[metric if metric in rows.columns else "ns_per_job"],
+                               errors="coerce")
+    rows["series"] = rows["backend"].where(rows["reclaim"].isin(["-", ""]),
+                                           rows["backend"] + "/" + rows["reclaim"])
+    rows = rows[rows["_x"].notna() & rows["_y"].notna()]
+    wls = workloads_of(rows)
+    nr, nc = grid_for(len(wls))
+    f = Figure(res, "drift", title or "%s in the order the runs ran" % AXIS.get(metric, metric),
+               nr, nc)
+    f.errors.add("none (one marker per repetition)")
+    for i, wl in enumerate(wls):
+        ax = f.axes[i // nc][i % nc]
+        sub = rows[rows["workload"] == wl]
+        drawn = []
+        for ser in sorted(set(sub["series"])):
+            s = sub[sub["series"] == ser]
+            ok = s[s["status"].str.strip() == "ok"]
+            noisy = s[s["status"].str.strip() == "noisy"]
+            ax.plot(ok["_x"], ok["_y"], "o", color=colour(ser), label=ser, markersize=4)
+            if len(noisy):
+                ax.plot(noisy["_x"], noisy["_y"], "o", markerfacecolor="none",
+                        color=colour(ser), label="%s (noisy)" % ser, markersize=5)
+            drawn.append(ser)
+        scale_y(ax, list(sub["_y"]))
+        f.panel(ax, "workload: %s" % wl, "run_seq (order run)", AXIS.get(metric, metric), drawn)
+    for j in range(len(wls), nr * nc):
+        f.axes[j // nc][j % nc].set_visible(False)
+    return f
+
+
 DRAW = {"worker-scale": fig_worker_scale, "producer-pressure": fig_producer_pressure,
         "segment-size": fig_segment_size, "latency": fig_latency, "channel": fig_channel,
-        "reclaim": fig_reclaim, "placement": fig_placement, "generic": fig_generic}
+        "reclaim": fig_reclaim, "placement": fig_placement, "generic": fig_generic,
+        "drift": fig_drift}
 
 
 def auto_kind(res):
@@ -1291,7 +1342,7 @@ def auto_kind(res):
     var = set(res.varying())
     if "mode" in ok.columns and ok["mode"].isin(["latency", "rate"]).all():
         return "latency", "every row is in latency/rate mode"
-    if "pin_workers" in var or "pin_producers" in var:
+    if any(c in var and placement_varies(ok, c) for c in ("pin_workers", "pin_producers")):
         return "placement", "pin_workers varies"
     segs = ok.loc[~ok["seg_size"].isin(["-", ""]), "seg_size"].nunique()
     if segs >= 3:
@@ -1309,6 +1360,30 @@ def auto_kind(res):
     if res.has_numeric("lat_p50_ns"):
         return "latency", "latency columns have values"
     return "worker-scale", "nothing varies"
+
+
+def machine_floor(meta):
+    """The batched SPSC ring's ns per item that poolbench calibrate stored in
+    meta.json (the last run that has one), or None."""
+    for run in reversed((meta or {}).get("runs") or []):
+        f = run.get("floor") if isinstance(run, dict) else None
+        v = f.get("spsc_batched_ns_per_item") if isinstance(f, dict) else None
+        if isinstance(v, (int, float)) and v > 0:
+            return float(v)
+    return None
+
+
+def normalize_floor(res):
+    """--normalize floor: add ns_per_floor = ns_per_job / the machine's floor
+    (docs/methodology.md, "The machine's floor"), so that figures of different
+    machines share a scale.  Returns the column name."""
+    floor = machine_floor(res.meta)
+    if floor is None:
+        raise PlotError("--normalize floor: %s has no floor (meta.json runs[].floor: the sweep "
+                        "ran with --no-calibrate, or without meta.json)" % res.dir)
+    res.ok["ns_per_floor"] = res.ok["ns_per_job"] / floor
+    AXIS["ns_per_floor"] = "ns per job / floor (%.2f ns, batched SPSC item)" % floor
+    return "ns_per_floor"
 
 
 def plot(res, kind="auto", out=None, x=None, y=None, name=None, errors="auto"):
@@ -1365,10 +1440,19 @@ def main(argv=None):
     ap.add_argument("--summary", help="summary.csv (default: next to the CSV, if present)")
     ap.add_argument("--timeseries", help="timeseries.csv (default: next to the CSV, if present)")
     ap.add_argument("--meta", help="meta.json (default: next to the CSV, if present)")
+    ap.add_argument("--normalize", choices=["floor"], default=None,
+                    help="floor: ns per job as a multiple of the machine's floor that "
+                    "poolbench calibrate stored in meta.json (the batched SPSC ring's "
+                    "ns per item)")
     a = ap.parse_args(argv)
     kind = a.kind or ("generic" if a.x else "auto")
     try:
         res = Results(a.csv, a.summary, a.timeseries, a.meta)
+        if a.normalize == "floor":
+            if a.y not in (None, "ns_per_job"):
+                raise PlotError("--normalize floor scales ns_per_job; --y %s cannot be "
+                                "normalized" % a.y)
+            a.y = normalize_floor(res)
         _, files = plot(res, kind, a.out, a.x, a.y, a.name, a.errors)
     except PlotError as e:
         print("%s: error: %s" % (PROG, e), file=sys.stderr)

@@ -14,7 +14,7 @@ KEY = ["backend", "reclaim", "workload", "producers", "workers", "seg_size", "se
        "capacity", "seg_supply", "batch", "wake_min_jobs", "flush_us", "pin_workers",
        "pin_producers", "jobs", "backend_opts", "reclaim_opts", "workload_opts"]
 SHOW = ["backend", "reclaim", "workload", "producers", "workers"]
-SEVERITY = ["ok", "skip", "invalid", "error", "crash", "stall"]
+SEVERITY = ["ok", "noisy", "skip", "invalid", "error", "crash", "stall"]  # as summary.csv worst_status
 
 
 def main():

@@ -79,7 +79,10 @@ for sig in TERM INT; do
 done
 
 # ---- --resume refusals ----------------------------------------------------------
-R=(run --backend ckring,mutex --workers 1 --jobs 1000 --reps 2 --cov 0 --watchdog 30 --quiet)
+# Explicit placement: "auto" (the default) resolves against the allowed CPUs, so a
+# --resume under taskset -c 0 would plan other points (docs/sweeps.md).
+R=(run --backend ckring,mutex --workers 1 --jobs 1000 --reps 2 --cov 0 --watchdog 30 --quiet
+   --pin-workers none --pin-producers none)
 "$PB" "${R[@]}" --out "$T/r" >/dev/null 2>&1
 sum0=$(md5sum <"$T/r/results.csv")
 "$PB" "${R[@]}" --workers 1,2 --out "$T/r" --resume >/dev/null 2>"$T/e"

@@ -358,6 +358,62 @@ fi
 
 check "anchors.py: every seed figure names a known machine and source" "$PY" "$ROOT/scripts/anchors.py"
 
+# ---- plot.py --normalize floor, placement auto (issue 8) ------------------------
+# The floor poolbench calibrate stores in meta.json (runs[].floor): ns_per_job / floor.
+setup_dir floor worker-scale.csv '{"schema_version": 4, "host": "fixture-host", "nproc": 2,
+ "runs": [{"command": "poolbench run", "floor": {"cpus": [0, 1], "spsc_batched_ns_per_item": 5.0}}]}'
+if "$PY" "$PLOT" "$T/r/floor/results.csv" --normalize floor --out "$T/mpl/floor" >/dev/null 2>"$T/err" &&
+   sidecar "$T/mpl/floor/worker-scale.json" "all(p['ylabel'].startswith('ns per job / floor (5.00 ns') for p in s['panels'])" >/dev/null &&
+   "$PY" - "$ROOT/scripts" "$T/r/floor/results.csv" <<'PYEOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import plot
+r = plot.Results(sys.argv[2])
+col = plot.normalize_floor(r)
+assert col == "ns_per_floor" and ((r.ok[col] * 5.0 - r.ok["ns_per_job"]).abs() < 1e-9).all()
+PYEOF
+then
+	ok "plot.py --normalize floor: ns per job divided by meta.json's floor, said on the y axis"
+else
+	fail "plot.py --normalize floor" "$(cat "$T/err")"
+fi
+setup_dir nofloor worker-scale.csv "${META0/PRESET/worker-scale}"
+"$PY" "$PLOT" "$T/r/nofloor/results.csv" --normalize floor --out "$T/mpl/nofloor" >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "normalize floor: .* has no floor" "$T/err" && [ ! -e "$T/mpl/nofloor" ]; then
+	ok "plot.py --normalize floor without a floor in meta.json: a clear error, no figure"
+else
+	fail "plot.py --normalize floor without a floor in meta.json: a clear error" "rc=$rc" "$(cat "$T/err")"
+fi
+# Placement auto: the policy follows the thread count (compact at w=1, none above):
+# not an axis of its own, so neither the figure kind nor the legend splits on it.
+mkdir -p "$T/r/autopin"
+awk -F, -v OFS=, 'NR > 1 && $6 == 1 {$38 = "compact"} {print}' "$FIX/worker-scale.csv" >"$T/r/autopin/results.csv"
+if "$PY" "$PLOT" "$T/r/autopin/results.csv" --out "$T/mpl/autopin" >/dev/null 2>"$T/err" &&
+   sidecar "$T/mpl/autopin/worker-scale.json" "s['kind'] == 'worker-scale' and not any('pin' in x for x in series)" >/dev/null; then
+	ok "plot.py: a placement that follows the thread count (auto) is neither the figure kind nor a legend split"
+else
+	fail "plot.py: placement auto is not an axis" "$(cat "$T/err")" "$(ls "$T/mpl/autopin" 2>&1)"
+fi
+
+# Drift: every repetition against run_seq, noisy rows hollow; refused without run_seq.
+mkdir -p "$T/r/drift"
+awk -F, -v OFS=, 'NR == 1 {print $0, "run_seq"; next} {if (NR % 7 == 0) $14 = "noisy"; print $0, NR - 1}' \
+	"$FIX/worker-scale.csv" >"$T/r/drift/results.csv"
+if "$PY" "$PLOT" "$T/r/drift/results.csv" --kind drift --out "$T/mpl/drift" >/dev/null 2>"$T/err" &&
+   sidecar "$T/mpl/drift/drift.json" "s['kind'] == 'drift' and all(p['xlabel'].startswith('run_seq') for p in s['panels']) and any('(noisy)' in c for p in s['panels'] for c in p['colours'])" >/dev/null; then
+	ok "plot.py --kind drift: every repetition against run_seq, noisy rows marked"
+else
+	fail "plot.py --kind drift" "$(cat "$T/err")"
+fi
+"$PY" "$PLOT" "$T/r/worker-scale/results.csv" --kind drift --out "$T/mpl/nodrift" >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "no run_seq column" "$T/err"; then
+	ok "plot.py --kind drift without run_seq: a clear error"
+else
+	fail "plot.py --kind drift without run_seq: a clear error" "rc=$rc" "$(cat "$T/err")"
+fi
+
 # ---- plot.gp -----------------------------------------------------------------
 if command -v gnuplot >/dev/null 2>&1; then
 	gnuplot -e "csv='$T/r/worker-scale/results.csv'; term='dumb'" "$ROOT/scripts/plot.gp" >"$T/dumb" 2>"$T/err"
