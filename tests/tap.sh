@@ -23,6 +23,30 @@ tap_init() {
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 
+# check_refused DESC WANT RC PATH...: the command whose stderr is in
+# $T/bad.err exited RC; one check that it was a clean refusal: exit 2, one
+# line on stderr naming WANT, and none of the PATHs created.
+check_refused() {
+	local desc=$1 want=$2 rc=$3 lines p
+	shift 3
+	lines=$(wc -l <"$T/bad.err")
+	if [ "$rc" -ne 2 ]; then
+		fail "$desc: exit 2" "rc=$rc" "$(head -3 "$T/bad.err")"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$desc: one line on stderr" "got $lines lines:" "$(head -5 "$T/bad.err")"
+	elif ! grep -qF -- "$want" "$T/bad.err"; then
+		fail "$desc: message names '$want'" "$(cat "$T/bad.err")"
+	else
+		for p in "$@"; do
+			if [ -e "$p" ]; then
+				fail "$desc: no output file" "$(ls -ld "$p")"
+				return
+			fi
+		done
+		ok "$desc ($(cat "$T/bad.err"))"
+	fi
+}
+
 # fail NAME [DETAIL...]: details become TAP comment lines
 fail() {
 	n=$((n + 1)); failed=$((failed + 1))

@@ -63,7 +63,7 @@ NPUS=$(sed -n 's/^topology: .* \([0-9][0-9]*\) PUs\{0,1\}$/\1/p' "$T/topo")
 # ---- bad input: exit 2, one stderr line naming the value, no results.csv ----
 case_no=0
 bad_input() { # description, expected text in the message, run arguments...
-	local desc=$1 want=$2 out rc lines
+	local desc=$1 want=$2 out rc
 	shift 2
 	case_no=$((case_no + 1))
 	out="$T/bad$case_no"
@@ -71,18 +71,7 @@ bad_input() { # description, expected text in the message, run arguments...
 	"$PB" run --quiet --backend "$first_backend" --jobs 100 --reps 1 --out "$out" "$@" \
 		>"$T/bad.out" 2>"$T/bad.err"
 	rc=$?
-	lines=$(wc -l <"$T/bad.err")
-	if [ $rc -ne 2 ]; then
-		fail "$desc: exit 2" "rc=$rc" "args: $*" "$(head -3 "$T/bad.err")"
-	elif [ "$lines" -ne 1 ]; then
-		fail "$desc: one line on stderr" "got $lines lines:" "$(head -5 "$T/bad.err")"
-	elif ! grep -qF -- "$want" "$T/bad.err"; then
-		fail "$desc: message names '$want'" "$(cat "$T/bad.err")"
-	elif [ -e "$out/results.csv" ] || [ -e "$out/meta.json" ]; then
-		fail "$desc: no results file created" "$(ls "$out")"
-	else
-		ok "$desc (exit 2: $(cat "$T/bad.err"))"
-	fi
+	check_refused "$desc" "$want" $rc "$out/results.csv" "$out/meta.json"
 }
 
 first_backend=$(echo "$BACKENDS" | head -1)
@@ -296,39 +285,39 @@ else
 	fail "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids" "rc=$rc got: $got" "$(tail -2 "$T/sbatch.err")"
 fi
 
+# statuses_are DESC WANT DIR RUN_ARGS...: one run into DIR; one check that it
+# exits 0 with rows "reclaim=status ..." equal to WANT (a stall fails it).
+statuses_are() {
+	local desc=$1 want=$2 dir=$3 rc got
+	shift 3
+	"$PB" run "$@" --reps 1 --watchdog 30 --max-fail 1 --out "$dir" >/dev/null 2>"$dir.err"
+	rc=$?
+	got=$("$PY" -c '
+import csv, sys
+print(" ".join("%s=%s" % (r["reclaim"], r["status"]) for r in csv.DictReader(open(sys.argv[1]))))' "$dir/results.csv" 2>&1)
+	if [ $rc -eq 0 ] && [ "$got" = "$want" ]; then
+		ok "$desc"
+	else
+		fail "$desc" "rc=$rc got '$got'" "$(tail -2 "$dir.err")"
+	fi
+}
+
 # ---- liburcu keeps up under a bounded supply (default retire-mode=thread) -----
 # A stall here (the watchdog) fails the check.  With liburcu's call_rcu worker
 # (the old default) this small run crawled at ~775 us/job and larger ones hit
 # the watchdog: the producer waited for a worker that naps between rounds.
-"$PB" run --backend segmented --reclaim urcu-memb,urcu-qsbr --seg-size 1 --seg-count 16 \
-	--seg-supply bounded --workers 2 --jobs 3000 --reps 1 --watchdog 30 --max-fail 1 \
-	--out "$T/urcub" >/dev/null 2>"$T/urcub.err"
-rc=$?
-got=$("$PY" -c '
-import csv, sys
-print(" ".join("%s=%s" % (r["reclaim"], r["status"]) for r in csv.DictReader(open(sys.argv[1]))))' "$T/urcub/results.csv" 2>&1)
-if [ $rc -eq 0 ] && [ "$got" = "urcu-memb=ok urcu-qsbr=ok" ]; then
-	ok "urcu-memb and urcu-qsbr finish seg-size 1 with a bounded supply of 16 segments"
-else
-	fail "urcu-memb and urcu-qsbr finish seg-size 1 with a bounded supply of 16 segments" "rc=$rc got '$got'" "$(tail -2 "$T/urcub.err")"
-fi
+statuses_are "urcu-memb and urcu-qsbr finish seg-size 1 with a bounded supply of 16 segments" \
+	"urcu-memb=ok urcu-qsbr=ok" "$T/urcub" --backend segmented --reclaim urcu-memb,urcu-qsbr \
+	--seg-size 1 --seg-count 16 --seg-supply bounded --workers 2 --jobs 3000
 
 # ---- the computed minimum bounded supply is enough for every proven scheme ----
 # segmented's check refuses seg-count < 2 with seg-supply bounded (above);
 # at exactly 2, seg-size 1, 2 producers and 2 workers, each proven scheme
 # finishes (a stall fails the check).
-"$PB" run --backend segmented --reclaim hp,ckepoch,urcu-memb,urcu-qsbr --seg-size 1 --seg-count 2 \
-	--seg-supply bounded --producers 2 --workers 2 --jobs 3000 --reps 1 --watchdog 30 --max-fail 1 \
-	--out "$T/minsup" >/dev/null 2>"$T/minsup.err"
-rc=$?
-got=$("$PY" -c '
-import csv, sys
-print(" ".join("%s=%s" % (r["reclaim"], r["status"]) for r in csv.DictReader(open(sys.argv[1]))))' "$T/minsup/results.csv" 2>&1)
-if [ $rc -eq 0 ] && [ "$got" = "hp=ok ckepoch=ok urcu-memb=ok urcu-qsbr=ok" ]; then
-	ok "every proven scheme finishes at the minimum bounded supply (seg-count 2, seg-size 1, 2x2)"
-else
-	fail "every proven scheme finishes at the minimum bounded supply (seg-count 2, seg-size 1, 2x2)" "rc=$rc got '$got'" "$(tail -2 "$T/minsup.err")"
-fi
+statuses_are "every proven scheme finishes at the minimum bounded supply (seg-count 2, seg-size 1, 2x2)" \
+	"hp=ok ckepoch=ok urcu-memb=ok urcu-qsbr=ok" "$T/minsup" --backend segmented \
+	--reclaim hp,ckepoch,urcu-memb,urcu-qsbr --seg-size 1 --seg-count 2 --seg-supply bounded \
+	--producers 2 --workers 2 --jobs 3000
 
 # ---- a child never outlives its parent, nor its own deadline -----------------
 # child_of PID: the first child process of PID (from /proc, no procps needed).

@@ -24,22 +24,11 @@ py() { "$PY" - "$@"; }
 # ---- bad input ----------------------------------------------------------------------
 case_no=0
 expect_bad() { # description, expected text, output path to check, command...
-	local desc=$1 want=$2 outp=$3 rc lines
+	local desc=$1 want=$2 outp=$3 rc
 	shift 3
 	"$@" >"$T/bad.out" 2>"$T/bad.err"
 	rc=$?
-	lines=$(wc -l <"$T/bad.err")
-	if [ $rc -ne 2 ]; then
-		fail "$desc: exit 2" "rc=$rc" "$(head -3 "$T/bad.err")"
-	elif [ "$lines" -ne 1 ]; then
-		fail "$desc: one line on stderr" "got $lines lines:" "$(head -5 "$T/bad.err")"
-	elif ! grep -qF -- "$want" "$T/bad.err"; then
-		fail "$desc: message names '$want'" "$(cat "$T/bad.err")"
-	elif [ -e "$outp" ]; then
-		fail "$desc: no output file" "$(ls -l "$outp")"
-	else
-		ok "$desc ($(cat "$T/bad.err"))"
-	fi
+	check_refused "$desc" "$want" $rc "$outp"
 }
 expect_bad "--order nonsense" "unknown order 'nonsense' for --order, allowed: interleaved, random, sequential" \
 	"$T/b1/results.csv" "${RUN[@]}" --order nonsense --out "$T/b1"

@@ -31,23 +31,12 @@ plan() { "$@" --dry-run 2>"$T/plan.err" | grep -v ' points\{0,1\}, at most '; }
 count() { plan "$@" | wc -l; }
 
 expect_bad() { # description, expected text, command...
-	local desc=$1 want=$2 out rc lines
+	local desc=$1 want=$2 out rc
 	shift 2
 	out="$T/bad-$n"
 	"$@" --out "$out" >"$T/bad.out" 2>"$T/bad.err"
 	rc=$?
-	lines=$(wc -l <"$T/bad.err")
-	if [ $rc -ne 2 ]; then
-		fail "$desc: exit 2" "rc=$rc" "$(head -3 "$T/bad.err")"
-	elif [ "$lines" -ne 1 ]; then
-		fail "$desc: one line on stderr" "got $lines lines:" "$(head -5 "$T/bad.err")"
-	elif ! grep -qF -- "$want" "$T/bad.err"; then
-		fail "$desc: message names '$want'" "$(cat "$T/bad.err")"
-	elif [ -e "$out" ]; then
-		fail "$desc: no result file created" "$(ls "$out")"
-	else
-		ok "$desc ($(cat "$T/bad.err"))"
-	fi
+	check_refused "$desc" "$want" $rc "$out"
 }
 
 # py SCRIPT ARGS...: run an inline Python check; prints problems, exits non-zero on any.

@@ -28,24 +28,13 @@ py() { "$PY" - "$@"; }
 # ---- bad input: exit 2, one line naming the thing, no results file -------------
 case_no=0
 expect_bad() { # description, expected text, command...
-	local desc=$1 want=$2 out rc lines
+	local desc=$1 want=$2 out rc
 	shift 2
 	case_no=$((case_no + 1))
 	out="$T/bad$case_no"
 	"$@" --out "$out" >"$T/bad.out" 2>"$T/bad.err"
 	rc=$?
-	lines=$(wc -l <"$T/bad.err")
-	if [ $rc -ne 2 ]; then
-		fail "$desc: exit 2" "rc=$rc" "$(head -3 "$T/bad.err")"
-	elif [ "$lines" -ne 1 ]; then
-		fail "$desc: one line on stderr" "got $lines lines:" "$(head -5 "$T/bad.err")"
-	elif ! grep -qF -- "$want" "$T/bad.err"; then
-		fail "$desc: message names '$want'" "$(cat "$T/bad.err")"
-	elif [ -e "$out/results.csv" ] || [ -e "$out/meta.json" ] || [ -e "$out/summary.csv" ]; then
-		fail "$desc: no result file created" "$(ls "$out")"
-	else
-		ok "$desc ($(cat "$T/bad.err"))"
-	fi
+	check_refused "$desc" "$want" $rc "$out/results.csv" "$out/meta.json" "$out/summary.csv"
 }
 
 expect_bad "--min-reps 0" "--min-reps" "${RUN[@]}" --min-reps 0
