@@ -963,7 +963,13 @@ static void test_mt_batch(void **state)
 	for (size_t ci = 0; ci < nconfs; ci++) {
 		run_mt(&confs[ci], 1, 1, mt_jobs(&confs[ci]) / 2, false, 64);
 		run_mt(&confs[ci], 2, 2, mt_jobs(&confs[ci]) / 2, false, 64);
-		run_mt(&confs[ci], 4, 4, mt_jobs(&confs[ci]) / 2, false, 17);
+		/* 4x4 on 2 CPUs with runs of up to 17 pushes: ck_ring's MPMC
+		 * enqueue waits in a spin for every earlier ticket, so once a
+		 * ticket holder is preempted the producers convoy (progress at a
+		 * few hundred tickets a second, seen once in CI-like runs).  That
+		 * is ck's documented blocking, not a lost job; keep this run
+		 * small so that a convoy costs seconds, not the suite's timeout. */
+		run_mt(&confs[ci], 4, 4, tc_scale(4000), false, 17);
 		run_mt(&confs[ci], 2, 2, tc_scale(20000), true, 64);
 	}
 }
