@@ -313,6 +313,7 @@ extern struct pb_sweepfile pb_sweepfile;
 /* Option values with more than a number (exit 2 on bad input). */
 void pb_parse_warmup(const char *arg, struct pb_sweep *sw);
 void pb_parse_cov(const char *arg, double *out);
+double pb_parse_pct(const char *arg, double max);
 void pb_parse_shard(const char *arg, unsigned *k, unsigned *n);
 /* Expand list syntax for counts: "1..4", "pow2:1..2xpus", "pus" -> "1,2,4".
  * Returns @arg itself when there is nothing to expand. */

@@ -556,15 +556,9 @@ static int parse_order(const char *arg)
 
 static double parse_canary_tol(const char *arg)
 {
-	char *end;
-	double v;
+	double v = pb_parse_pct(arg, 1000);
 
-	errno = 0;
-	v = strtod(arg, &end);
-	if (end != arg && *end == '%')
-		end++;
-	if (errno || end == arg || *end || !(arg[0] >= '0' && arg[0] <= '9') || !(v >= 0) ||
-	    v > 1000)
+	if (v < 0)
 		pb_usage_error("value '%s' is not valid for --canary-tol, allowed: a percentage 0 .. 1000 "
 			       "(e.g. 10 or 10%%; 0: never mark a repetition noisy)", arg);
 	return v;

@@ -100,7 +100,8 @@ bad:
 		       arg, PB_MAX_JOBS);
 }
 
-void pb_parse_cov(const char *arg, double *out)
+/* A percentage "N" or "N%", 0 .. max; -1 if @arg is not one. */
+double pb_parse_pct(const char *arg, double max)
 {
 	char *end;
 	double v;
@@ -109,10 +110,17 @@ void pb_parse_cov(const char *arg, double *out)
 	v = strtod(arg, &end);
 	if (end != arg && *end == '%')
 		end++;
-	if (errno || end == arg || *end || !isdigit((unsigned char)arg[0]) || !(v >= 0) || v > 100)
+	if (errno || end == arg || *end || !isdigit((unsigned char)arg[0]) || !(v >= 0) || v > max)
+		return -1;
+	return v;
+}
+
+void pb_parse_cov(const char *arg, double *out)
+{
+	*out = pb_parse_pct(arg, 100);
+	if (*out < 0)
 		pb_usage_error("value '%s' is not valid for --cov, allowed: a percentage 0 .. 100 "
 			       "(e.g. 2 or 2%%; 0: never stop before --reps)", arg);
-	*out = v;
 }
 
 void pb_parse_shard(const char *arg, unsigned *k, unsigned *n)
