@@ -66,6 +66,8 @@
  *      So a stamp equals gen only if it was written in this incarnation:
  *      exact, with no wrap-around caveat (before poisoning, old stamps kept
  *      old gens and a match needed 2^32-1 reuses).
+ *      readiness=bitmap replaces the stamps with one bit per slot: see
+ *      "Readiness bitmap" below, whose I2b takes I2's place.
  *  I3  0 <= chead <= count(W), and every slot below chead was published
  *      when it was claimed: a consumer advances chead from h to e only over a
  *      contiguous run of slots it saw ready (acquire), by one CAS; a failed
@@ -134,6 +136,37 @@
  * segment freed past the pool cap is just freed: ASan sees use-after-free.
  * store_get() unpoisons and re-initialises (seg_reset).
  *
+ * Readiness bitmap (readiness=bitmap; the seed README's design, which its
+ * code replaced by stamps).  Per segment, ceil(seg-size/64) 64-bit words
+ * rbits[]; bit i%64 of word i/64 is slot i's.  A producer publishes a run of
+ * slots inside one word with one release fetch_xor of their bits (a run that
+ * crosses words takes one per word); a consumer loads a word (acquire), and
+ * finds the ready run from its head with count-trailing-zeros, 64 slots per
+ * load instead of one stamp per slot.
+ *  I2b slot i of the current incarnation is published  <=>  its bit differs
+ *      from S.rinv's (rinv is all zeros or all ones, fixed per incarnation).
+ *      Why exact with no clearing: each slot is reserved by exactly one
+ *      producer (I1), who toggles its bit exactly once; a segment reaches
+ *      the free function only after it was detached, and only a FULL segment
+ *      gets a successor, so every one of its seg-size slots was reserved,
+ *      published and claimed (I4): every bit was toggled exactly once in the
+ *      incarnation.  The free function therefore records rinv' = ~rinv in
+ *      the pool-only field pool_rinv, and seg_reset makes it the new rinv:
+ *      the bits already equal the new "not ready" value, so nothing is
+ *      cleared, on the hot path or anywhere.  A spare that was reset but
+ *      never linked (store_unget) toggled nothing, keeps its pool_rinv, and
+ *      gets the same rinv back.  Bits past seg-size in the last word never
+ *      toggle; consumers never look past seg-size (the scan is clamped).
+ *      Ordering: the toggles of the old incarnation were seen (acquire) by
+ *      the consumers that claimed its slots, which happened before the retire,
+ *      the free function, the reset under st->mu and the link CAS that
+ *      publishes the new incarnation, so a new reader's acquire load returns
+ *      a value at or after them in the word's modification order
+ *      (coherence): no old toggle can be mistaken for a new one.
+ *      Poisoning leaves rinv and the bits as they are, so a stale consumer
+ *      of a pooled segment sees every slot ready (as with poisoned stamps)
+ *      and copies out poisoned jobs, which the torture test notices.
+ *
  * Memory orders are chosen per access below; head/tail CAS and protect are
  * seq_cst because a reference-count scheme (limbo) validates with the
  * Dekker pattern "increment; re-load source" against "unlink; check count".
@@ -164,12 +197,15 @@ struct seg {
 	/* Read-mostly line: written once per incarnation. */
 	_Atomic uint32_t gen PB_ALIGNED;
 	_Atomic uint32_t magic; /* SEG_LIVE, or SEG_DEAD while pooled */
+	_Atomic uint64_t rinv;  /* readiness=bitmap: value of a not-ready bit (I2b) */
 	_Atomic uint64_t base;
 	struct seg *_Atomic next;
 	/* Pool-only pair, under store.mu; never poisoned (see Poisoning). */
 	struct seg *pool_next; /* free-pool link */
 	uint32_t pool_gen;     /* gen of the last incarnation, kept while poisoned */
-	_Atomic uint32_t *ready;
+	uint64_t pool_rinv;    /* rinv of the next incarnation (I2b) */
+	_Atomic uint32_t *ready;  /* readiness=stamp: one stamp a slot, else NULL */
+	_Atomic uint64_t *rbits;  /* readiness=bitmap: one bit a slot, else NULL */
 	struct pb_job *jobs;
 };
 
@@ -188,6 +224,7 @@ struct store {
 	uint32_t size;
 	bool type_stable;    /* reclaimer has PB_RC_TYPE_STABLE: never free while alive */
 	bool poison;         /* poison=on: full poisoning; off: stamps only (I2) */
+	bool bitmap;         /* readiness=bitmap (I2b) */
 	bool dead;           /* queue destroyed */
 	_Atomic uint64_t outstanding; /* retired, free function not yet run */
 	_Atomic uint64_t retired;
@@ -205,6 +242,7 @@ struct pb_queue {
 	bool bounded;
 	bool retire_released; /* retire-order=released */
 	bool hold;            /* hold protection across operations (PB_RC_HOLD, hold=on) */
+	bool bitmap;          /* readiness=bitmap */
 	/* bounded supply: a producer found the pool empty (after its own
 	 * barrier); the next consumer that finds nothing to pop runs the
 	 * reclaimer's barrier too: its own pending list is what a per-thread
@@ -287,6 +325,8 @@ enum { RETIRE_SEED, RETIRE_RELEASED };
 static const char *const segmented_retire_names[] = {"seed", "released", NULL};
 enum { HOLD_OFF, HOLD_ON };
 static const char *const segmented_hold_names[] = {"off", "on", NULL};
+enum { READY_STAMP, READY_BITMAP };
+static const char *const segmented_readiness_names[] = {"stamp", "bitmap", NULL};
 enum { POISON_OFF, POISON_ON };
 static const char *const segmented_poison_names[] = {"off", "on", NULL};
 /*
@@ -321,6 +361,9 @@ static const struct pb_option segmented_options[] = {
 	{"hold", PB_OPT_ENUM, 0, 0, HOLD_ON, segmented_hold_names, 0,
 	 "on = keep the tail/head segment protected between operations when the reclaimer "
 	 "allows it (hp), off = begin/protect/end every operation"},
+	{"readiness", PB_OPT_ENUM, 0, 0, READY_STAMP, segmented_readiness_names, PB_OPTF_VARIANT,
+	 "how a slot is marked published: stamp = a generation stamp per slot (the seed's "
+	 "code), bitmap = a bit per slot, found by count-trailing-zeros (the seed's README)"},
 	{NULL, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
@@ -331,9 +374,17 @@ static inline uint32_t seg_count(uint64_t w, uint32_t size)
 
 /* ---- segment store ---------------------------------------------------- */
 
+/* Bytes of readiness state per segment: a stamp a slot, or a bit a slot. */
+static size_t seg_ready_bytes(uint32_t size, bool bitmap)
+{
+	return bitmap ? (((size_t)size + 63) / 64) * sizeof(uint64_t)
+		      : (size_t)size * sizeof(uint32_t);
+}
+
 static struct seg *seg_alloc(struct store *st)
 {
 	struct seg *s = aligned_alloc(PB_CACHELINE, st->seg_bytes);
+	const size_t rbytes = seg_ready_bytes(st->size, st->bitmap);
 	size_t ready_off, jobs_off;
 
 	if (!s)
@@ -341,11 +392,14 @@ static struct seg *seg_alloc(struct store *st)
 	/* Zeroed once at birth (the reclaimer's node included); never again. */
 	memset(s, 0, sizeof(*s));
 	ready_off = (sizeof(*s) + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
-	jobs_off = ready_off + (((size_t)st->size * sizeof(uint32_t) + PB_CACHELINE - 1) &
-				~(size_t)(PB_CACHELINE - 1));
-	s->ready = (_Atomic uint32_t *)((char *)s + ready_off);
+	jobs_off = ready_off + ((rbytes + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1));
+	if (st->bitmap)
+		s->rbits = (_Atomic uint64_t *)((char *)s + ready_off);
+	else
+		s->ready = (_Atomic uint32_t *)((char *)s + ready_off);
 	s->jobs = (struct pb_job *)((char *)s + jobs_off);
-	memset((void *)s->ready, 0, (size_t)st->size * sizeof(uint32_t));
+	/* stamps 0 (no gen is 0) or bits 0 with rinv 0: nothing ready */
+	memset((char *)s + ready_off, 0, rbytes);
 	atomic_init(&s->gen, 1);
 	atomic_init(&s->magic, SEG_LIVE);
 	atomic_init(&s->word, W_PACK(0, 0, 1));
@@ -353,11 +407,11 @@ static struct seg *seg_alloc(struct store *st)
 	return s;
 }
 
-static size_t seg_bytes_for(uint32_t size)
+static size_t seg_bytes_for(uint32_t size, bool bitmap)
 {
 	size_t b = (sizeof(struct seg) + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
 
-	b += ((size_t)size * sizeof(uint32_t) + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
+	b += (seg_ready_bytes(size, bitmap) + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
 	b += (size_t)size * sizeof(struct pb_job);
 	return (b + PB_CACHELINE - 1) & ~(size_t)(PB_CACHELINE - 1);
 }
@@ -376,10 +430,11 @@ static void seg_poison(const struct store *st, struct seg *s)
 {
 	s->pool_gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
 	if (!st->poison) {
-		/* poison=off (release default): only what I2 needs, the stamps
-		 * (4 bytes a slot), so that no stale stamp can match a later gen;
-		 * not the jobs (48 bytes a slot) nor the other fields. */
-		for (uint32_t i = 0; i < st->size; i++)
+		/* poison=off: only what I2 needs, the stamps (4 bytes a slot), so
+		 * that no stale stamp can match a later gen; not the jobs (48
+		 * bytes a slot) nor the other fields.  The bitmap needs nothing
+		 * (I2b). */
+		for (uint32_t i = 0; !st->bitmap && i < st->size; i++)
 			atomic_store_explicit(&s->ready[i], SEG_POISON32, memory_order_relaxed);
 		return;
 	}
@@ -389,7 +444,8 @@ static void seg_poison(const struct store *st, struct seg *s)
 	atomic_store_explicit(&s->chead, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->base, SEG_POISON64, memory_order_relaxed);
 	atomic_store_explicit(&s->next, (struct seg *)(uintptr_t)SEG_POISON64, memory_order_relaxed);
-	for (uint32_t i = 0; i < st->size; i++)
+	/* the bitmap and rinv stay (I2b): a stale reader sees every slot ready */
+	for (uint32_t i = 0; !st->bitmap && i < st->size; i++)
 		atomic_store_explicit(&s->ready[i], SEG_POISON32, memory_order_relaxed);
 	memset(s->jobs, SEG_POISON_BYTE, (size_t)st->size * sizeof(*s->jobs));
 #ifdef SEG_ASAN
@@ -427,6 +483,7 @@ static void seg_reset(const struct store *st, struct seg *s)
 	while (g == 0 || g == SEG_POISON32)
 		g++;
 	atomic_store_explicit(&s->gen, g, memory_order_relaxed);
+	atomic_store_explicit(&s->rinv, s->pool_rinv, memory_order_relaxed); /* I2b */
 	atomic_store_explicit(&s->magic, SEG_LIVE, memory_order_relaxed);
 	atomic_store_explicit(&s->word, W_PACK(0, 0, g), memory_order_relaxed);
 	atomic_store_explicit(&s->chead, 0, memory_order_relaxed);
@@ -644,6 +701,11 @@ static void segmented_seg_free(struct pb_smr_node *node, void *ctx)
 	struct seg_tcache *tc = tl_tcache;
 	bool last;
 
+	/* Retired, so FULL and every bit toggled once (I2b): the next
+	 * incarnation's not-ready value is the opposite of this one's.  rinv
+	 * is never written while the segment is out of circulation; pool_rinv
+	 * is pool-only (no reader of the old incarnation looks at it). */
+	s->pool_rinv = ~atomic_load_explicit(&s->rinv, memory_order_relaxed);
 	if (tc && tc->on && tc->st == st) {
 		/* Freed inside this thread's own queue call: its dfree list (see
 		 * "segment supply").  The thread is registered, so the queue is
@@ -763,9 +825,10 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 	q->st = st;
 	st->size = q->size;
 	st->cap = (size_t)pb_opt_get(opts, "pool-cap");
-	st->seg_bytes = seg_bytes_for(q->size);
 	st->type_stable = (rc->ops->flags & PB_RC_TYPE_STABLE) != 0;
 	st->poison = pb_opt_get(opts, "poison") == POISON_ON;
+	st->bitmap = q->bitmap = pb_opt_get(opts, "readiness") == READY_BITMAP;
+	st->seg_bytes = seg_bytes_for(q->size, st->bitmap);
 	count = pb_opt_get(opts, "seg-count");
 	/* bounded supply: at most every segment full at once */
 	q->bound = q->bounded ? (uint64_t)count * q->size : PB_QUEUE_UNBOUNDED;
@@ -856,6 +919,46 @@ static void segmented_thread_unregister(struct pb_queue *q, struct pb_qthread *t
 
 /* ---- push ---------------------------------------------------------------- */
 
+/* readiness=bitmap: write the jobs of the reserved run [r, r+k) and publish
+ * them, one release fetch_xor per 64-bit word the run touches (I2b). */
+static inline void seg_publish_bits(struct seg *s, uint32_t r, uint32_t k, const struct pb_job *jobs)
+{
+	for (uint32_t i = r, end = r + k; i < end;) {
+		const uint32_t b = i & 63u;
+		const uint32_t m = end - i < 64u - b ? end - i : 64u - b;
+		const uint64_t mask = (m == 64u ? ~0ull : (1ull << m) - 1) << b;
+
+		memcpy(&s->jobs[i], jobs, m * sizeof(*jobs));
+		/* release: the job writes happen-before a consumer's acquire load
+		 * that sees these bits toggled (I2b) */
+		atomic_fetch_xor_explicit(&s->rbits[i >> 6], mask, memory_order_release);
+		jobs += m;
+		i += m;
+	}
+}
+
+/* readiness=bitmap: the end of the ready run that starts at slot h, not past
+ * lim (<= seg-size, so bits past seg-size are never looked at). */
+static inline uint32_t seg_ready_end_bits(struct seg *s, uint32_t h, uint32_t lim)
+{
+	/* relaxed: written before s was published (acquire in protect) */
+	const uint64_t inv = atomic_load_explicit(&s->rinv, memory_order_relaxed);
+	uint32_t e = h;
+
+	while (e < lim) {
+		const uint32_t b = e & 63u;
+		/* acquire: pairs with the producers' release fetch_xor */
+		const uint64_t x = (atomic_load_explicit(&s->rbits[e >> 6], memory_order_acquire) ^ inv) >> b;
+		/* ready bits are 1 in x; its top b bits are 0, so ~x != 0 when b > 0 */
+		const uint32_t run = ~x ? (uint32_t)__builtin_ctzll(~x) : 64u;
+
+		e += run;
+		if (run < 64u - b)
+			break;
+	}
+	return e < lim ? e : lim;
+}
+
 /* push and push_batch: jobs[0..n) in order; returns how many went in. */
 static size_t segmented_push_batch(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *jobs,
 				   size_t n, int *rcp)
@@ -901,13 +1004,18 @@ static size_t segmented_push_batch(struct pb_queue *q, struct pb_qthread *t, con
 			if (atomic_compare_exchange_weak_explicit(&s->word, &w, nw, memory_order_relaxed,
 								  memory_order_relaxed)) {
 				PB_DELAY("seg:reserved");
-				for (uint32_t i = 0; i < k; i++) {
-					s->jobs[r + i] = jobs[done + i];
-					/* release: the job write happens-before a consumer's
-					 * acquire load that sees this stamp (slot by slot, so
-					 * consumers may start on the run's head at once) */
-					atomic_store_explicit(&s->ready[r + i], W_GEN(w), memory_order_release);
-				}
+				if (q->bitmap)
+					seg_publish_bits(s, r, k, jobs + done);
+				else
+					for (uint32_t i = 0; i < k; i++) {
+						s->jobs[r + i] = jobs[done + i];
+						/* release: the job write happens-before a
+						 * consumer's acquire load that sees this stamp
+						 * (slot by slot, so consumers may start on the
+						 * run's head at once) */
+						atomic_store_explicit(&s->ready[r + i], W_GEN(w),
+								      memory_order_release);
+					}
 				done += k;
 				if (done == n) {
 					ret = PB_OK;
@@ -1022,9 +1130,12 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 		SEG_CHECK(q, s, "pop");
 		if (PB_UNLIKELY(torture))
 			seg_torture_point(s, gen);
-		/* acquire: pairs with the producer's release of the stamp */
-		while (e < lim && atomic_load_explicit(&s->ready[e], memory_order_acquire) == gen)
-			e++;
+		if (q->bitmap)
+			e = seg_ready_end_bits(s, h, lim);
+		else
+			/* acquire: pairs with the producer's release of the stamp */
+			while (e < lim && atomic_load_explicit(&s->ready[e], memory_order_acquire) == gen)
+				e++;
 		if (e > h) {
 			PB_DELAY("seg:protected");
 			/* relaxed: the run was already acquired above; the CAS only

@@ -21,6 +21,10 @@ enum pb_opt_type {
 };
 
 #define PB_OPTF_POW2 0x1u /* PB_OPT_INT must be a power of two */
+/* PB_OPT_ENUM that selects another algorithm (segmented's readiness=stamp|
+ * bitmap), not a tuning: the registry-generated suites (conformance, pool,
+ * torture) run every value, not only the default. */
+#define PB_OPTF_VARIANT 0x2u
 
 struct pb_option {
 	const char *name;            /* "seg-size": lower case, dash separated */

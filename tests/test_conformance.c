@@ -106,6 +106,25 @@ static void conf_add_geometries(const struct pb_queue_ops *q, const struct pb_re
 	}
 	if (moved > 1 || (moved == 1 && r && memcmp(rmin.v, ro.v, sizeof(ro.v))))
 		conf_add(q, r, &qmin, r ? &rmin : NULL, true);
+	/* Algorithm variants (ENUM options flagged PB_OPTF_VARIANT, e.g.
+	 * segmented's readiness=bitmap): each other value at the defaults and
+	 * with every INT option at its minimum. */
+	for (size_t i = 0; i < qo.n; i++) {
+		const struct pb_option *o = &qo.defs[i];
+
+		if (o->type != PB_OPT_ENUM || !(o->flags & PB_OPTF_VARIANT))
+			continue;
+		for (int64_t v = 0; o->choices[v]; v++) {
+			struct pb_optvals one = qo, mins = qmin;
+
+			if (v == o->def)
+				continue;
+			one.v[i] = mins.v[i] = v;
+			conf_add(q, r, &one, r ? &ro : NULL, false);
+			if (moved)
+				conf_add(q, r, &mins, r ? &rmin : NULL, true);
+		}
+	}
 }
 
 static int setup_confs(void **state)

@@ -19,6 +19,8 @@
 struct pconf {
 	const struct pb_queue_ops *q;
 	const struct pb_reclaim_ops *r;
+	bool has_qo;            /* a variant: qo holds the backend's options */
+	struct pb_optvals qo;
 	char desc[96];
 };
 
@@ -61,6 +63,33 @@ static size_t pconfs_build(struct pconf *out, bool all_reclaimers)
 				break;
 		}
 	}
+	/* Each algorithm variant of a backend (an ENUM option flagged
+	 * PB_OPTF_VARIANT: segmented's readiness=bitmap), once, with the
+	 * backend's first usable reclaimer; conformance runs it with all. */
+	for (size_t i = 0, nb = n; i < nb && n < MAX_PCONFS; i++) {
+		const struct pb_queue_ops *q = out[i].q;
+		struct pb_optvals qo;
+
+		if (i > 0 && out[i - 1].q == q)
+			continue; /* first entry of this backend only */
+		pb_opts_defaults(&qo, q->options);
+		for (size_t o = 0; o < qo.n; o++) {
+			if (qo.defs[o].type != PB_OPT_ENUM || !(qo.defs[o].flags & PB_OPTF_VARIANT))
+				continue;
+			for (int64_t v = 0; qo.defs[o].choices[v] && n < MAX_PCONFS; v++) {
+				if (v == qo.defs[o].def)
+					continue;
+				out[n] = out[i];
+				out[n].has_qo = true;
+				out[n].qo = qo;
+				out[n].qo.v[o] = v;
+				snprintf(out[n].desc + strlen(out[n].desc),
+					 sizeof(out[n].desc) - strlen(out[n].desc), " %s=%s",
+					 qo.defs[o].name, qo.defs[o].choices[v]);
+				n++;
+			}
+		}
+	}
 	return n;
 }
 
@@ -74,6 +103,8 @@ static void cfg_init(struct pb_pool_config *cfg, const struct pconf *pc, unsigne
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->queue = pc->q;
 	cfg->reclaim = pc->r;
+	if (pc->has_qo)
+		cfg->queue_opts = &pc->qo;
 	cfg->workers = workers;
 }
 

@@ -50,6 +50,7 @@ struct tconf {
 	struct pb_optvals ro;
 	unsigned seg_size;
 	bool released;
+	bool bitmap; /* readiness=bitmap (segmented's other variant) */
 	char desc[160];
 };
 
@@ -113,8 +114,10 @@ static int setup_confs(void **state)
 		}
 		/* Defaults: seg-size 1 and 2, both retire orders.  Then, if the
 		 * scheme has integer options, all at their minimum (the most eager
-		 * reclamation: hp threshold 1, limbo-size 1, ...), seg-size 1. */
-		for (int v = 0; v < 5; v++) {
+		 * reclamation: hp threshold 1, limbo-size 1, ...), seg-size 1.
+		 * Last, readiness=bitmap at seg-size 2 (two bits a word: runs and
+		 * the parity flip of I2b under reuse). */
+		for (int v = 0; v < 6; v++) {
 			struct tconf *c;
 			size_t off;
 			char val[64];
@@ -125,8 +128,9 @@ static int setup_confs(void **state)
 			memset(c, 0, sizeof(*c));
 			c->r = r;
 			pb_opts_defaults(&c->ro, r->options);
-			c->seg_size = v < 4 ? 1u + (unsigned)(v / 2) : 1u;
-			c->released = v < 4 ? (v & 1) : true;
+			c->seg_size = v < 4 ? 1u + (unsigned)(v / 2) : v == 4 ? 1u : 2u;
+			c->released = v < 4 ? (v & 1) : v == 4;
+			c->bitmap = v == 5;
 			if (v == 4) {
 				bool moved = false;
 
@@ -141,8 +145,9 @@ static int setup_confs(void **state)
 			}
 			off = (size_t)snprintf(c->desc, sizeof(c->desc),
 					       "reclaim=%s seg-size=%u seg-count=%s pool-cap=%s "
-					       "retire-order=%s", r->name, c->seg_size, SEG_COUNT,
-					       POOL_CAP, c->released ? "released" : "seed");
+					       "retire-order=%s%s", r->name, c->seg_size, SEG_COUNT,
+					       POOL_CAP, c->released ? "released" : "seed",
+					       c->bitmap ? " readiness=bitmap" : "");
 			for (size_t i = 0; i < c->ro.n && off < sizeof(c->desc); i++)
 				if (c->ro.v[i] != c->ro.defs[i].def)
 					off += (size_t)snprintf(c->desc + off, sizeof(c->desc) - off,
@@ -504,6 +509,8 @@ static void run_open(struct run *r, const struct tconf *c)
 	assert_int_equal(pb_opts_set(&qv, "pool-cap", POOL_CAP, err, sizeof(err)), 0);
 	assert_int_equal(pb_opts_set(&qv, "seg-supply", "alloc", err, sizeof(err)), 0);
 	assert_int_equal(pb_opts_set(&qv, "retire-order", c->released ? "released" : "seed", err,
+				     sizeof(err)), 0);
+	assert_int_equal(pb_opts_set(&qv, "readiness", c->bitmap ? "bitmap" : "stamp", err,
 				     sizeof(err)), 0);
 	r->inst.ops = c->r;
 	if (c->r->create(&c->ro, &r->inst.dom))
