@@ -1086,10 +1086,51 @@ out:
 	return done;
 }
 
+/*
+ * One job: the common case first, the batch loop for everything else.  The
+ * fast path is the batch loop's first round cut to one slot, for the case
+ * that decides nearly every push: protection is held on the tail (hold=on,
+ * hp), and its segment has room.  Then it is one acquire load of W, one
+ * relaxed CAS reserving slot r without filling the segment, the job copy and
+ * its release publication -- exactly what the loop does for k = 1, so I1-I3
+ * hold as argued there; the held slot makes s safe to read (see "Protection
+ * held across operations").  Anything else -- nothing held, the segment
+ * CLOSED, this push would fill it (FULL and a successor to link), a lost CAS
+ * -- goes to segmented_push_batch, which starts over from the held tail or a
+ * fresh protect: nothing was reserved, so nothing needs undoing.  The fast
+ * path frees nothing and allocates nothing, so it needs no tl_tcache.
+ * Measured under callgrind (p=1 w=1, hp, seg-size 64): the batch loop ran
+ * about 120 instructions per single-job push in the release build.
+ */
 static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
 {
+	struct seg *s = t->htail;
 	int rc;
 
+	if (PB_LIKELY(s != NULL)) {
+		/* acquire: as in the loop (the held s was published to us then) */
+		uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+		const uint32_t r = W_RES(w);
+
+		/* r + 1 < size: room, and this push does not fill s (the filling
+		 * push sets FULL and may link: the loop's job) */
+		if (!(W_STATE(w) & ST_CLOSED) && r + 1 < q->size &&
+		    /* relaxed: see the reservation CAS in the loop */
+		    atomic_compare_exchange_strong_explicit(&s->word, &w, w + W_RES_STEP,
+							    memory_order_relaxed,
+							    memory_order_relaxed)) {
+			SEG_CHECK(q, s, "push");
+			PB_DELAY("seg:reserved");
+			if (q->bitmap) {
+				seg_publish_bits(s, r, 1, job);
+			} else {
+				s->jobs[r] = *job;
+				/* release: as in the loop */
+				atomic_store_explicit(&s->ready[r], W_GEN(w), memory_order_release);
+			}
+			return PB_OK;
+		}
+	}
 	segmented_push_batch(q, t, job, 1, &rc);
 	return rc;
 }
