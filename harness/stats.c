@@ -422,6 +422,46 @@ static void row_params(const struct pb_table *t, size_t row0, char *params, size
 			off += (size_t)snprintf(params + off, len - off, "%s%s=%s", off ? " " : "",
 						par[i], v);
 	}
+	/* Any other backend option that varies across the table (an axis such
+	 * as --backend-opt readiness=stamp,bitmap): the lines must differ. */
+	{
+		const int bc = pb_table_col(t, "backend_opts");
+		const char *mine = cell(t, row0, bc);
+
+		for (const char *o = mine; bc >= 0 && *o;) {
+			const size_t n = strcspn(o, ";");
+			const char *eq = memchr(o, '=', n);
+			const size_t kl = eq ? (size_t)(eq - o) : n;
+			bool varies = false;
+
+			/* the four columns above are already shown */
+			for (size_t i = 0; eq && i < PB_ARRAY_SIZE(par); i++) {
+				const char *c = par[i];
+				size_t j = 0;
+
+				while (j < kl && c[j] && (c[j] == o[j] || (c[j] == '_' && o[j] == '-')))
+					j++;
+				if (j == kl && !c[j])
+					eq = NULL;
+			}
+			for (size_t r = 0; eq && !varies && r < t->nrows; r++) {
+				const char *other = cell(t, r, bc), *f = other;
+
+				/* find "key=" in the other row's list; same value? */
+				for (; *f; f += strcspn(f, ";"), f += *f == ';') {
+					if (!strncmp(f, o, kl + 1)) {
+						varies = strncmp(f, o, n) || (f[n] && f[n] != ';');
+						break;
+					}
+				}
+			}
+			if (varies && off < len)
+				off += (size_t)snprintf(params + off, len - off, "%s%.*s", off ? " " : "",
+							(int)n, o);
+			o += n;
+			o += *o == ';';
+		}
+	}
 	/* Reclaimer and workload options: an axis of theirs (--reclaim-opt
 	 * threshold=16,64) must tell the lines apart. */
 	for (size_t i = 0; i < 2; i++) {

@@ -234,4 +234,13 @@ expect_bad "'all' does not combine with names" "'all' stands alone" "$PB" run --
 got=$(plan "$PB" sweep "$SRC/scripts/presets/reclaim.ini" | sed 's/.*reclaim=\([a-z0-9-]*\) .*/\1/' | sort -u | tr '\n' ' ')
 check "the reclaim preset covers every registered reclaimer (reclaim = all)" "$([ "$got" = "$want_r" ]; echo $?)" "got: $got" "want: $want_r"
 
+# ---- algorithm variants (PB_OPTF_VARIANT) ----------------------------------------
+expect_bad "readiness=bits is refused, naming the allowed values" "value 'bits' is not valid for readiness, allowed: stamp, bitmap" \
+	"$PB" run --backend segmented --reclaim hp --backend-opt readiness=bits --jobs 1000
+"$PB" run --backend segmented --reclaim hp --backend-opt readiness=stamp,bitmap --jobs 2000 --reps 1 --out "$T/rd" --quiet >"$T/o" 2>"$T/e"
+got=$(grep -o 'readiness=[a-z]*' "$T/rd/results.csv" 2>/dev/null | sort | tr '\n' ' ')
+check "readiness=stamp,bitmap: one row each, backend_opts says which" "$([ "$got" = "readiness=bitmap readiness=stamp " ]; echo $?)" "got: $got" "$(cat "$T/e")"
+got=$(grep -o 'readiness=[a-z]*' "$T/o" | sort | tr '\n' ' ')
+check "the summary table tells the two lines apart (an option that varies is shown)" "$([ "$got" = "readiness=bitmap readiness=stamp " ]; echo $?)" "got: $got" "$(cat "$T/o")"
+
 tap_done
