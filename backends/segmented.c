@@ -1089,47 +1089,63 @@ out:
 /*
  * One job: the common case first, the batch loop for everything else.  The
  * fast path is the batch loop's first round cut to one slot, for the case
- * that decides nearly every push: protection is held on the tail (hold=on,
- * hp), and its segment has room.  Then it is one acquire load of W, one
- * relaxed CAS reserving slot r without filling the segment, the job copy and
- * its release publication -- exactly what the loop does for k = 1, so I1-I3
- * hold as argued there; the held slot makes s safe to read (see "Protection
- * held across operations").  Anything else -- nothing held, the segment
- * CLOSED, this push would fill it (FULL and a successor to link), a lost CAS
- * -- goes to segmented_push_batch, which starts over from the held tail or a
- * fresh protect: nothing was reserved, so nothing needs undoing.  The fast
- * path frees nothing and allocates nothing, so it needs no tl_tcache.
- * Measured under callgrind (p=1 w=1, hp, seg-size 64): the batch loop ran
- * about 120 instructions per single-job push in the release build.
+ * that decides nearly every push: the tail segment has room.  It is one
+ * acquire load of W, one relaxed CAS reserving slot r without filling the
+ * segment, the job copy and its release publication -- exactly what the
+ * loop does for k = 1, so I1-I3 hold as argued there.  s is safe to read
+ * because it is protected: held in SLOT_TAIL (hold=on, hp; see "Protection
+ * held across operations"), or protected inside this call's own begin/end
+ * (every other scheme, as the loop would).  Anything else -- nothing held
+ * under a holding scheme, the segment CLOSED, this push would fill it (FULL
+ * and a successor to link), a lost CAS -- goes to segmented_push_batch,
+ * which starts over: nothing was reserved, so nothing needs undoing.  The
+ * fast path frees nothing and allocates nothing, so it sets no tl_tcache
+ * (a free function that runs in end() anyway takes the locked path).
+ * Measured under callgrind (p=1 w=1, seg-size 64, release build;
+ * scripts/profile.py): the batch loop ran about 120 instructions per
+ * single-job push under hp and 130 under ckepoch.
  */
+static inline bool seg_push1(struct pb_queue *q, struct seg *s, const struct pb_job *job)
+{
+	/* acquire: as in the loop (pairs with the link CAS / reset of s) */
+	uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+	const uint32_t r = W_RES(w);
+
+	/* r + 1 < size: room, and this push does not fill s (the filling push
+	 * sets FULL and may link: the loop's job) */
+	if ((W_STATE(w) & ST_CLOSED) || r + 1 >= q->size ||
+	    /* relaxed: see the reservation CAS in the loop */
+	    !atomic_compare_exchange_strong_explicit(&s->word, &w, w + W_RES_STEP,
+						     memory_order_relaxed, memory_order_relaxed))
+		return false;
+	SEG_CHECK(q, s, "push");
+	PB_DELAY("seg:reserved");
+	if (q->bitmap) {
+		seg_publish_bits(s, r, 1, job);
+	} else {
+		s->jobs[r] = *job;
+		/* release: as in the loop */
+		atomic_store_explicit(&s->ready[r], W_GEN(w), memory_order_release);
+	}
+	return true;
+}
+
 static int segmented_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
 {
-	struct seg *s = t->htail;
 	int rc;
 
-	if (PB_LIKELY(s != NULL)) {
-		/* acquire: as in the loop (the held s was published to us then) */
-		uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
-		const uint32_t r = W_RES(w);
-
-		/* r + 1 < size: room, and this push does not fill s (the filling
-		 * push sets FULL and may link: the loop's job) */
-		if (!(W_STATE(w) & ST_CLOSED) && r + 1 < q->size &&
-		    /* relaxed: see the reservation CAS in the loop */
-		    atomic_compare_exchange_strong_explicit(&s->word, &w, w + W_RES_STEP,
-							    memory_order_relaxed,
-							    memory_order_relaxed)) {
-			SEG_CHECK(q, s, "push");
-			PB_DELAY("seg:reserved");
-			if (q->bitmap) {
-				seg_publish_bits(s, r, 1, job);
-			} else {
-				s->jobs[r] = *job;
-				/* release: as in the loop */
-				atomic_store_explicit(&s->ready[r], W_GEN(w), memory_order_release);
-			}
+	if (PB_LIKELY(t->htail != NULL)) {
+		if (PB_LIKELY(seg_push1(q, t->htail, job)))
 			return PB_OK;
-		}
+	} else if (!t->hold) {
+		const struct pb_reclaim_ops *ro = q->rc.ops;
+		bool ok;
+
+		ro->begin(t->rt);
+		ok = seg_push1(q, ro->protect(t->rt, SLOT_TAIL, (void *_Atomic *)&q->tail), job);
+		ro->end(t->rt);
+		if (PB_LIKELY(ok))
+			return PB_OK;
 	}
 	segmented_push_batch(q, t, job, 1, &rc);
 	return rc;
