@@ -226,7 +226,9 @@ struct store {
 	bool poison;         /* poison=on: full poisoning; off: stamps only (I2) */
 	bool bitmap;         /* readiness=bitmap (I2b) */
 	bool dead;           /* queue destroyed */
-	_Atomic uint64_t outstanding; /* retired, free function not yet run */
+	/* retired, free function not yet run; exact once every thread's counts
+	 * are folded in (always so at destroy), may wrap below zero meanwhile */
+	_Atomic uint64_t outstanding;
 	_Atomic uint64_t retired;
 	uint64_t allocated, reused, live, peak, allocs;
 };
@@ -259,6 +261,9 @@ struct seg_tcache {
 	struct seg *cache, *dfree;
 	unsigned ncache, ndfree;
 	uint64_t reused;
+	/* retires by this thread and free-function runs on its dfree path,
+	 * not yet folded into the store's outstanding and retired counts */
+	unsigned nretired, nfreed;
 };
 
 /*
@@ -539,10 +544,11 @@ static void store_put_locked(struct store *st, struct seg *s)
  * pool_next; the poisoning and pooling that would change word and next take
  * the mutex, as the walk does.  The cache is per thread and the free
  * function runs synchronously inside this thread's own calls (tl_tcache is
- * set only around them), so neither list is ever shared.  Counts: reused
- * is folded into the store's under the lock (at each refill and at
- * unregister), so it is exact once every thread has unregistered and at
- * most SEG_TCACHE per thread behind while they run.
+ * set only around them), so neither list is ever shared.  Counts: reused,
+ * retired and the free-function runs of the dfree path are folded into
+ * the store's under the lock (at each refill or flush, every SEG_TCACHE
+ * retires, and at unregister), so they are exact once every thread has
+ * unregistered and at most SEG_TCACHE per thread behind while they run.
  */
 
 /* The calling thread's cache while it is inside one of this backend's calls.
@@ -566,11 +572,18 @@ static void tcache_flush_locked(struct seg_tcache *tc)
 	tc->ndfree = 0;
 	st->reused += tc->reused;
 	tc->reused = 0;
+	/* relaxed: counts; destroy reads them under st->mu, after every
+	 * thread's last fold (unregister).  nretired - nfreed may be negative:
+	 * modular addition subtracts. */
+	atomic_fetch_add_explicit(&st->retired, tc->nretired, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->outstanding, (uint64_t)tc->nretired - tc->nfreed,
+				  memory_order_relaxed);
+	tc->nretired = tc->nfreed = 0;
 }
 
 static void tcache_flush(struct seg_tcache *tc)
 {
-	if (!tc->ndfree && !tc->reused)
+	if (!tc->ndfree && !tc->reused && !tc->nretired && !tc->nfreed)
 		return;
 	pthread_mutex_lock(&tc->st->mu);
 	tcache_flush_locked(tc);
@@ -713,7 +726,7 @@ static void segmented_seg_free(struct pb_smr_node *node, void *ctx)
 		 * that destroy waits for; relaxed as below. */
 		s->pool_next = tc->dfree;
 		tc->dfree = s;
-		atomic_fetch_sub_explicit(&st->outstanding, 1, memory_order_relaxed);
+		tc->nfreed++; /* folded into outstanding with the list */
 		if (++tc->ndfree >= SEG_TCACHE)
 			tcache_flush(tc);
 		return;
@@ -1216,8 +1229,15 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 		atomic_compare_exchange_strong(&q->tail, &exp, nxt);
 		exp = s;
 		if (atomic_compare_exchange_strong(&q->head, &exp, nxt)) {
-			/* relaxed: informational; nothing is ordered by it */
-			atomic_fetch_or_explicit(&s->word, (uint64_t)ST_DETACHED << 56, memory_order_relaxed);
+			/* relaxed: informational; nothing is ordered by it.  A load
+			 * and a store, not an RMW: s is FULL|CLOSED (it has a
+			 * successor), so no producer CASes W any more, and the only
+			 * other writer, close()'s fetch_or of CLOSED, sets a bit
+			 * that is already set: nothing can be lost. */
+			atomic_store_explicit(&s->word,
+					      atomic_load_explicit(&s->word, memory_order_relaxed) |
+						      (uint64_t)ST_DETACHED << 56,
+					      memory_order_relaxed);
 			/*
 			 * The seed detaches while it still holds its reference on s
 			 * and never recycles on that path (retire-order=seed: a
@@ -1228,11 +1248,22 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 			if (q->retire_released)
 				seg_drop_holds(ro, t);
 			PB_DELAY("seg:retire");
-			/* relaxed: the reclaimer's hand-off orders it before the free
-			 * function's decrement */
-			atomic_fetch_add_explicit(&q->st->outstanding, 1, memory_order_relaxed);
-			atomic_fetch_add_explicit(&q->st->retired, 1, memory_order_relaxed);
+			if (t->tc.on) {
+				/* Counted per thread, folded SEG_TCACHE at a time
+				 * (tcache_flush_locked): two RMWs a segment less on
+				 * the store's shared line.  outstanding only has to
+				 * be exact at destroy, after every fold; a free that
+				 * runs before the fold takes it below zero a while. */
+				t->tc.nretired++;
+			} else {
+				/* relaxed: the reclaimer's hand-off orders it before
+				 * the free function's decrement */
+				atomic_fetch_add_explicit(&q->st->outstanding, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&q->st->retired, 1, memory_order_relaxed);
+			}
 			ro->retire(rt, &s->smr, segmented_seg_free, q->st);
+			if (t->tc.nretired >= SEG_TCACHE)
+				tcache_flush(&t->tc);
 			if (!q->retire_released)
 				seg_drop_holds(ro, t);
 			seg_op_begin(ro, t);

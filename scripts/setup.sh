@@ -11,10 +11,11 @@ set -euo pipefail
 # and parallel: the cluster runners (scripts/cluster/) and the test that
 # starts a single-node Slurm (tests/test_cluster.sh); no daemon is started here.
 # python3-scipy: tests/test_cli_noise.sh checks "poolbench compare" against
-# scipy's Mann-Whitney U test.
+# scipy's Mann-Whitney U test.  valgrind: scripts/profile.py (instructions
+# and atomics per job where the VM has no hardware counters) and its test.
 PKGS=(liburcu-dev libck-dev libhwloc-dev hwloc libjemalloc-dev libssl-dev meson ninja-build
       pkg-config libcmocka-dev gnuplot-nox python3-matplotlib python3-pandas libinih-dev git
-      gcc libc6-dev slurm-wlm munge parallel python3-scipy)
+      gcc libc6-dev slurm-wlm munge parallel python3-scipy valgrind)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "setup.sh: dpkg-query not found: this script knows Debian 12 only." >&2

@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# scripts/profile.py (meson suite 'scripts'): on a small point under
+# callgrind it reports instructions, atomic RMWs and fences per job, and the
+# functions of the job path by name; the counts are plausible (the harness's
+# job function makes one atomic RMW a job: its exactly-once counter); a
+# missing binary is one clear line and exit 2.  TAP.
+# usage: tests/test_profile.sh SOURCE_ROOT POOLBENCH
+set -u
+
+SRC=${1:?usage: test_profile.sh SOURCE_ROOT POOLBENCH}
+PB=${2:?usage: test_profile.sh SOURCE_ROOT POOLBENCH}
+. "$(dirname "$0")/tap.sh"
+tap_init profile
+
+if ! command -v valgrind >/dev/null 2>&1; then
+	echo "1..0 # SKIP valgrind not installed (scripts/setup.sh installs it)"
+	exit 0
+fi
+out=$("$PY" "$SRC/scripts/profile.py" --poolbench "$PB" --top 40 -- --backend segmented --reclaim hp \
+	--workers 1 --jobs 3000 2>&1)
+rc=$?
+check() { if [ "$2" = 0 ]; then ok "$1"; else fail "$1" "${@:3}"; fi; }
+check "profile.py runs a point under callgrind (exit 0)" "$([ $rc = 0 ]; echo $?)" "$out"
+ipj=$(sed -n 's/^instructions per job: \([0-9.]*\).*/\1/p' <<<"$out")
+rmw=$(sed -n 's/^atomic RMWs per job: *\([0-9.]*\).*/\1/p' <<<"$out")
+check "instructions per job reported, between 50 and 100000" \
+	"$("$PY" -c "import sys; sys.exit(0 if 50 <= float('${ipj:-0}') <= 100000 else 1)"; echo $?)" "$out"
+check "atomic RMWs per job reported, at least the job function's one" \
+	"$("$PY" -c "import sys; sys.exit(0 if float('${rmw:-0}') >= 0.9 else 1)"; echo $?)" "$out"
+fn_rmw=$(awk '$1 == "job_fn" {print $4}' <<<"$out")
+check "the job function's own row: one RMW a job" \
+	"$("$PY" -c "import sys; sys.exit(0 if abs(float('${fn_rmw:-0}') - 1) < 0.05 else 1)"; echo $?)" "$out"
+check "the queue's push is named in the per-function table" \
+	"$(grep -q '^segmented_push' <<<"$out"; echo $?)" "$out"
+"$PY" "$SRC/scripts/profile.py" --poolbench "$T/nope" -- --backend segmented >/dev/null 2>"$T/bad.err"
+check_refused "a missing poolbench binary is refused" "nope: not an executable" $?
+tap_done
