@@ -23,34 +23,35 @@
  *    racing dequeuers still read its next/dummy fields, never its job), so
  *    the job is copied out after the CAS, and the node is retired.
  *
- * The flavour (why only urcu-memb and urcu-qsbr).  The sections are our
- * reclaimer's: begin() is rcu_read_lock() of its flavour (memb; QSBR: the
- * thread is online between quiescent states, begin is a no-op), and its
- * thread_register registered the thread with that flavour.  Two things are
- * freed after a grace period and must wait for exactly these sections:
- *  (1) our nodes: rc->ops->retire; the urcu reclaimer frees them after
- *      synchronize_rcu() of its flavour (reclaim/urcu.c);
- *  (2) liburcu's dummies: the queue_call_rcu passed to cds_lfq_init_rcu.  We
- *      pass the call_rcu of the same flavour, through liburcu's flavour
- *      struct (urcu_memb_flavor / urcu_qsbr_flavor: grace periods are
- *      process-global per flavour, so a grace period of the flavour waits for
- *      our sections).  A call_rcu of another flavour, or a scheme whose
- *      begin() is not an RCU section of that flavour (hp, ckepoch...), would
- *      free a dummy that a dequeuer still reads.
- * Hence the allow-list (.reclaim_only): a scheme registered later is refused
- * until it is added here with its flavour (urcu-bp would map to
- * urcu_bp_flavor).  create() maps the reclaimer's name to the flavour and
- * refuses any other name.  destroy() runs the flavour's rcu_barrier() so that
- * no dummy callback outlives the queue (they free only liburcu memory, but
- * the count of them is ours).
+ * Why only urcu-memb and urcu-qsbr.  liburcu's contract for cds_lfq is an
+ * RCU read-side section of a thread registered with the flavour whose grace
+ * periods free the nodes.  Our urcu reclaimers give exactly that: their
+ * thread_register is rcu_register_thread() of their flavour, begin() is its
+ * rcu_read_lock() (QSBR: the thread is online between quiescent states), and
+ * retire() frees after synchronize_rcu() of the same flavour
+ * (reclaim/urcu.c).  Two kinds of memory are freed after a grace period:
+ *  (1) our nodes: retire() through the reclaimer contract;
+ *  (2) liburcu's dummies: cds_lfq frees them with the queue_call_rcu given
+ *      to cds_lfq_init_rcu.  We do not give it a flavour's call_rcu (a second
+ *      deferral path, with its own worker thread): we give it lfq_call_rcu,
+ *      which wraps the dummy in a small retirable node and retire()s it on
+ *      the dequeuing thread's record, so the dummy is freed by the same
+ *      reclaimer, after a grace period of the same flavour as the sections
+ *      that could read it, and the reclaimer's ThreadSanitizer edges cover
+ *      it.  liburcu calls queue_call_rcu synchronously inside
+ *      cds_lfq_dequeue_rcu, so a thread-local says which queue and record.
+ * The allow-list (.reclaim_only) keeps other schemes out: a scheme registered
+ * later is refused until someone checks that its begin() is an RCU section of
+ * the grace periods it frees by (urcu-bp would qualify); create() refuses any
+ * other name too.
  *
  * Allocation: our nodes come from backends/nodestore.h (recycled after their
  * grace period with recycle=1; malloc/free per job with recycle=0).  liburcu
  * mallocs a dummy whenever a dequeue takes the last real node (a queue that
- * runs empty does so about once per empty spell); we count them where they
- * are freed (our call_rcu wrapper), so stats.allocs is our mallocs plus the
- * dummies freed so far: short by at most the dummies still queued (one or
- * two).
+ * runs empty does so about once per empty spell), and we malloc its wrapper;
+ * we count both where the dummy leaves the queue (lfq_call_rcu), so
+ * stats.allocs is our mallocs plus two per dummy dequeued so far: short by at
+ * most the dummies still queued (one or two).
  *
  * FIFO per producer (PB_Q_FIFO): jobs are linked in enqueue order (one thread's
  * enqueue i returns after its node is linked, before enqueue i+1 starts) and
@@ -70,17 +71,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <urcu/flavor.h>
+#include <urcu/compiler.h> /* caa_container_of */
 #include <urcu/rculfqueue.h>
 
 #include "nodestore.h"
 #include "pb.h"
 #include "queue.h"
-
-/* liburcu's flavour structs (liburcu-memb / liburcu-qsbr; declared in their
- * flavour headers, which cannot both be included in one file). */
-extern const struct rcu_flavor_struct urcu_memb_flavor;
-extern const struct rcu_flavor_struct urcu_qsbr_flavor;
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -104,7 +100,6 @@ struct pb_queue {
 	/* Read-mostly. */
 	struct ns_store *st PB_ALIGNED;
 	struct pb_reclaim_inst rc;
-	const struct rcu_flavor_struct *flavor;
 	atomic_int closed;
 	_Atomic uint64_t dummies PB_ALIGNED; /* liburcu dummies handed to call_rcu */
 };
@@ -114,16 +109,46 @@ struct pb_qthread {
 	struct ns_link *cache; /* free nodes taken from the store */
 };
 
-/* The queue whose dequeue runs on this thread: liburcu calls queue_call_rcu
- * for a dummy synchronously inside cds_lfq_dequeue_rcu. */
+/* A liburcu dummy on its way to the reclaimer (see the header). */
+struct lfq_dummy {
+	struct pb_smr_node smr; /* the reclaimer's, first */
+	struct rcu_head *head;
+	void (*func)(struct rcu_head *head);
+};
+
+/* The queue and record whose dequeue runs on this thread: liburcu calls
+ * queue_call_rcu for a dummy synchronously inside cds_lfq_dequeue_rcu. */
 static _Thread_local struct pb_queue *lfq_tls_q;
+static _Thread_local struct pb_qthread *lfq_tls_t;
+
+static void lfq_dummy_free(struct pb_smr_node *node, void *ctx)
+{
+	struct lfq_dummy *d = (struct lfq_dummy *)node;
+
+	(void)ctx;
+	d->func(d->head); /* liburcu's free_dummy_cb: free() */
+	free(d);
+}
 
 static void lfq_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
 {
 	struct pb_queue *q = lfq_tls_q;
+	struct pb_qthread *t = lfq_tls_t;
+	struct lfq_dummy *d;
 
-	atomic_fetch_add_explicit(&q->dummies, 1, memory_order_relaxed); /* statistic */
-	q->flavor->update_call_rcu(head, func);
+	/* relaxed: a statistic */
+	atomic_fetch_add_explicit(&q->dummies, 1, memory_order_relaxed);
+	/* destroy: no other thread left, nobody can read it; free it now */
+	if (!t) {
+		func(head);
+		return;
+	}
+	d = malloc(sizeof(*d));
+	if (PB_UNLIKELY(!d))
+		return; /* out of memory: keep (leak) the dummy rather than free it early */
+	d->head = head;
+	d->func = func;
+	q->rc.ops->retire(t->rt, &d->smr, lfq_dummy_free, NULL);
 }
 
 static const char *const lfq_only[] = {"urcu-memb", "urcu-qsbr", NULL};
@@ -150,11 +175,7 @@ static int lfq_create(const struct pb_optvals *opts, const struct pb_reclaim_ins
 	if (posix_memalign((void **)&q, PB_CACHELINE, sizeof(*q)))
 		return -ENOMEM;
 	memset(q, 0, sizeof(*q));
-	if (!strcmp(rc->ops->name, "urcu-memb"))
-		q->flavor = &urcu_memb_flavor;
-	else if (!strcmp(rc->ops->name, "urcu-qsbr"))
-		q->flavor = &urcu_qsbr_flavor;
-	else {
+	if (strcmp(rc->ops->name, "urcu-memb") && strcmp(rc->ops->name, "urcu-qsbr")) {
 		free(q);
 		return -EINVAL; /* the registry refuses it first (.reclaim_only) */
 	}
@@ -182,14 +203,14 @@ static void lfq_destroy(struct pb_queue *q)
 	/* Nodes still queued were never retired: free them here (liburcu's
 	 * destroy wants an empty queue).  Dequeuing needs a section of a
 	 * registered thread; none can race with us, so the flavour-agnostic
-	 * loads inside are safe without one, but dummies it meets still go to
-	 * call_rcu (freed by the barrier below). */
+	 * loads inside are safe without one; dummies it takes off are freed at
+	 * once (lfq_call_rcu without a record). */
 	lfq_tls_q = q;
+	lfq_tls_t = NULL; /* dummies met here are freed at once */
 	while ((l = cds_lfq_dequeue_rcu(&q->lfq)))
 		free(caa_container_of(l, struct lfq_node, link));
 	lfq_tls_q = NULL;
 	(void)cds_lfq_destroy_rcu(&q->lfq); /* frees the last dummy */
-	q->flavor->barrier(); /* dummy callbacks of this queue have run */
 	ns_store_put(q->st);  /* retired nodes keep the store until they are back */
 	free(q);
 }
@@ -263,6 +284,7 @@ static size_t lfq_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_
 
 	ro->begin(t->rt);
 	lfq_tls_q = q;
+	lfq_tls_t = t;
 	while (n < max) {
 		struct cds_lfq_node_rcu *l = cds_lfq_dequeue_rcu(&q->lfq);
 		struct lfq_node *nd;
@@ -278,6 +300,7 @@ static size_t lfq_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_
 		ns_node_retire(q->st, &q->rc, t->rt, &nd->hdr);
 	}
 	lfq_tls_q = NULL;
+	lfq_tls_t = NULL;
 	ro->end(t->rt);
 	return n;
 }
@@ -307,7 +330,7 @@ static void lfq_stats(struct pb_queue *q, struct pb_queue_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->allocs = atomic_load_explicit(&q->st->allocs, memory_order_relaxed) +
-		     atomic_load_explicit(&q->dummies, memory_order_relaxed);
+		     2 * atomic_load_explicit(&q->dummies, memory_order_relaxed);
 	st->segs_retired = atomic_load_explicit(&q->st->retired, memory_order_relaxed);
 	st->bound = PB_QUEUE_UNBOUNDED;
 }

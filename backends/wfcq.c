@@ -79,6 +79,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <urcu/compiler.h> /* caa_container_of */
 #include <urcu/wfcqueue.h>
 
 #include "nodestore.h"
