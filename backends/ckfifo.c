@@ -217,6 +217,28 @@ static int ckfifo_push(struct pb_queue *q, struct pb_qthread *t, const struct pb
 	return rc;
 }
 
+/*
+ * Torture point "ckfifo.pop.protected" (core/pb.h, tests/test_node_torture.c):
+ * the consumer won the head DCAS and is about to copy the job out of nd, the
+ * new dummy, which only its section keeps alive once others dequeue past it.
+ * gen is the job's tag as read here; on "...resumed" the test compares it
+ * with the tag read after the stall (a reuse changes it; a free is caught by
+ * ASan with recycle=0).  Reached only when pb_torture_enabled is set.
+ */
+__attribute__((noinline, cold)) static void ckfifo_torture_point(struct pb_queue *q,
+								 struct ckf_node *nd)
+{
+	struct pb_torture_probe p = {"ckfifo.pop.protected", nd, nd->job.tag, 0};
+
+	if (!pb_torture_call(&p))
+		return;
+	p.where = "ckfifo.pop.protected.resumed";
+	p.gen = nd->job.tag;
+	/* detached: the head moved past nd, so nd was retired meanwhile */
+	p.flags = ck_pr_load_ptr(&q->fifo.head.pointer) != &nd->e ? PB_TORTURE_DETACHED : 0;
+	pb_torture_call(&p);
+}
+
 static size_t ckfifo_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_job *out,
 			       size_t max)
 {
@@ -231,6 +253,9 @@ static size_t ckfifo_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct 
 		if (!ck_fifo_mpmc_dequeue(&q->fifo, &nd, &garbage))
 			break;
 		CKF_TSAN_ACQUIRE(q);
+		/* relaxed: set by tests before the threads start (core/pb.h) */
+		if (PB_UNLIKELY(atomic_load_explicit(&pb_torture_enabled, memory_order_relaxed)))
+			ckfifo_torture_point(q, nd);
 		/* nd is the new dummy: pinned by our section (see the header) */
 		out[n++] = nd->job;
 		PB_DELAY("ckfifo.pop");

@@ -84,9 +84,16 @@
  * liburcu) and read after cds_lfq_dequeue_rcu returns it. */
 #define LFQ_TSAN_RELEASE(a) __tsan_release(a)
 #define LFQ_TSAN_ACQUIRE(a) __tsan_acquire(a)
+/* TSAN's dynamic annotations (in libtsan; not in a header). */
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+#define LFQ_TSAN_IGNORE_READS_BEGIN() AnnotateIgnoreReadsBegin(__FILE__, __LINE__)
+#define LFQ_TSAN_IGNORE_READS_END() AnnotateIgnoreReadsEnd(__FILE__, __LINE__)
 #else
 #define LFQ_TSAN_RELEASE(a) ((void)0)
 #define LFQ_TSAN_ACQUIRE(a) ((void)0)
+#define LFQ_TSAN_IGNORE_READS_BEGIN() ((void)0)
+#define LFQ_TSAN_IGNORE_READS_END() ((void)0)
 #endif
 
 struct lfq_node {
@@ -277,6 +284,43 @@ static int lfq_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_jo
 	return rc;
 }
 
+/*
+ * Torture point "lfq.pop.protected" (core/pb.h, tests/test_node_torture.c):
+ * inside the section, the consumer loads the queue's head as liburcu's
+ * dequeue does and stalls before it would read through it; others may
+ * dequeue and retire that node meanwhile.  gen is the job's tag in it; on
+ * "...resumed" the test compares it with the tag read after the stall (a
+ * reuse changes it; a free is caught by ASan with recycle=0).  Only real
+ * nodes are probed (a dummy has no job).  Reached only when
+ * pb_torture_enabled is set.
+ */
+__attribute__((noinline, cold)) static void lfq_torture_point(struct pb_queue *q)
+{
+	struct cds_lfq_node_rcu *h = __atomic_load_n(&q->lfq.head, __ATOMIC_ACQUIRE);
+	struct lfq_node *nd;
+	struct pb_torture_probe p;
+	int dummy;
+
+	/* h may be one of liburcu's dummies, malloc'd and published inside
+	 * liburcu (uninstrumented in TSAN builds, which cannot see that edge):
+	 * this test-only read of liburcu's flag is hidden from TSAN. */
+	LFQ_TSAN_IGNORE_READS_BEGIN();
+	dummy = h->dummy;
+	LFQ_TSAN_IGNORE_READS_END();
+	if (dummy)
+		return;
+	LFQ_TSAN_ACQUIRE(q); /* our node: pairs with the push's release */
+	nd = caa_container_of(h, struct lfq_node, link);
+	p = (struct pb_torture_probe){"lfq.pop.protected", nd, nd->job.tag, 0};
+	if (!pb_torture_call(&p))
+		return;
+	p.where = "lfq.pop.protected.resumed";
+	p.gen = nd->job.tag;
+	/* detached: the head moved past it, so it was retired meanwhile */
+	p.flags = __atomic_load_n(&q->lfq.head, __ATOMIC_ACQUIRE) != h ? PB_TORTURE_DETACHED : 0;
+	pb_torture_call(&p);
+}
+
 static size_t lfq_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_job *out, size_t max)
 {
 	const struct pb_reclaim_ops *ro = q->rc.ops;
@@ -285,6 +329,9 @@ static size_t lfq_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_
 	ro->begin(t->rt);
 	lfq_tls_q = q;
 	lfq_tls_t = t;
+	/* relaxed: set by tests before the threads start (core/pb.h) */
+	if (PB_UNLIKELY(atomic_load_explicit(&pb_torture_enabled, memory_order_relaxed)))
+		lfq_torture_point(q);
 	while (n < max) {
 		struct cds_lfq_node_rcu *l = cds_lfq_dequeue_rcu(&q->lfq);
 		struct lfq_node *nd;
