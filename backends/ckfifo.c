@@ -15,8 +15,8 @@
  *    head->next; read the value out of head->next, then DCAS the head
  *    {dummy, g} -> {next, g+1}.  The old dummy comes back as `garbage`;
  *    the dequeued node becomes the new dummy.  CK_F_FIFO_MPMC needs
- *    CK_F_PR_CAS_PTR_2 (cmpxchg16b), which ck's x86_64 port has (DEPS.md);
- *    the file does not build without it, and no other port is a target.
+ *    CK_F_PR_CAS_PTR_2 (cmpxchg16b), which ck 0.7.1's x86_64 port defines
+ *    (gcc/x86_64/ck_f_pr.h); the file does not build without it.
  *  - Our node carries the job; ck's value is the node itself.  So the job is
  *    read out of the new dummy after the head DCAS: the node is still in the
  *    queue then (as its dummy) and a later dequeue may take it as garbage and
