@@ -46,7 +46,7 @@
  * other name too.
  *
  * Allocation: our nodes come from backends/nodestore.h (recycled after their
- * grace period with recycle=1; malloc/free per job with recycle=0).  liburcu
+ * grace period with recycle=on; malloc/free per job with recycle=off).  liburcu
  * mallocs a dummy whenever a dequeue takes the last real node (a queue that
  * runs empty does so about once per empty spell), and we malloc its wrapper;
  * we count both where the dummy leaves the queue (lfq_call_rcu), so
@@ -161,8 +161,8 @@ static void lfq_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
 static const char *const lfq_only[] = {"urcu-memb", "urcu-qsbr", NULL};
 
 static const struct pb_option lfq_options[] = {
-	{ .name = "recycle", .type = PB_OPT_INT, .min = 0, .max = 1, .def = 1,
-	  .help = "1: nodes come back from the reclaimer to a free list; 0: malloc per push, "
+	{ .name = "recycle", .type = PB_OPT_BOOL, .def = 1,
+	  .help = "on: nodes come back from the reclaimer to a free list; off: malloc per push, "
 		  "free() after the grace period (ASan sees a use after free)" },
 	{ .name = NULL },
 };
@@ -186,7 +186,7 @@ static int lfq_create(const struct pb_optvals *opts, const struct pb_reclaim_ins
 		free(q);
 		return -EINVAL; /* the registry refuses it first (.reclaim_only) */
 	}
-	q->st = ns_store_create(sizeof(struct lfq_node), pb_opt_get(opts, "recycle") == 1);
+	q->st = ns_store_create(sizeof(struct lfq_node), pb_opt_get(opts, "recycle") != 0);
 	if (!q->st) {
 		free(q);
 		return -ENOMEM;
@@ -290,7 +290,7 @@ static int lfq_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_jo
  * dequeue does and stalls before it would read through it; others may
  * dequeue and retire that node meanwhile.  gen is the job's tag in it; on
  * "...resumed" the test compares it with the tag read after the stall (a
- * reuse changes it; a free is caught by ASan with recycle=0).  Only real
+ * reuse changes it; a free is caught by ASan with recycle=off).  Only real
  * nodes are probed (a dummy has no job).  Reached only when
  * pb_torture_enabled is set.
  */

@@ -34,9 +34,10 @@ expect_bad "lfq with hp refused, naming what is allowed" "allowed: urcu-memb, ur
 	--backend lfq --reclaim hp
 expect_bad "lfq with ckepoch refused (RCU sections of liburcu only)" "allowed: urcu-memb, urcu-qsbr" \
 	--backend lfq --reclaim ckepoch
-expect_bad "ckfifo with hp refused, naming what is allowed" "allowed: urcu-memb, urcu-qsbr, ckepoch, none" \
+expect_bad "ckfifo with hp refused, naming what is allowed" "allowed: urcu-memb, urcu-qsbr, ckepoch" \
 	--backend ckfifo --reclaim hp
 expect_bad "ckfifo with limbo refused" "(limbo)" --backend ckfifo --reclaim limbo
+expect_bad "ckfifo with none refused" "(none)" --backend ckfifo --reclaim none
 expect_bad "spmc --capacity below range" "value 2 is out of range for capacity, allowed: 4 .. 16777216" \
 	--backend spmc --capacity 2
 expect_bad "spmc --capacity above range" "allowed: 4 .. 16777216" --backend spmc --capacity 33554432
@@ -46,13 +47,13 @@ expect_bad "spmc max-producers below range" "value 8 is out of range for max-pro
 	--backend spmc --backend-opt max-producers=8
 expect_bad "wfcq chunk 0 refused" "value 0 is out of range for chunk, allowed: 1 .. 65536" \
 	--backend wfcq --backend-opt chunk=0
-expect_bad "lfq recycle 2 refused" "value 2 is out of range for recycle, allowed: 0 .. 1" \
+expect_bad "lfq recycle 2 refused" "value '2' is not valid for recycle, allowed: true, false" \
 	--backend lfq --reclaim urcu-memb --backend-opt recycle=2
 
 # ---- a small valid run of each backend -----------------------------------------
 # Every reclaimer a backend takes (the others are left out with a note), p=1,2
-# and w=1,2, small geometry too (capacity 4, chunk 1, recycle 0).
-"$PB" run --backend wfcq,lfq,ckfifo,spmc --reclaim urcu-memb,urcu-qsbr,ckepoch,none \
+# and w=1,2, small geometry too (capacity 4, chunk 1, recycle off).
+"$PB" run --backend wfcq,lfq,ckfifo,spmc --reclaim urcu-memb,urcu-qsbr,ckepoch \
 	--producers 1,2 --workers 1,2 --jobs 3000 --reps 1 --watchdog 60 \
 	--out "$T/run" >"$T/run.out" 2>"$T/run.err"
 rc=$?
@@ -61,7 +62,7 @@ if [ $rc -eq 0 ]; then ok "small run of wfcq, lfq, ckfifo, spmc exits 0"; else f
 	--quiet --out "$T/small" >/dev/null 2>"$T/small.err" &&
 "$PB" run --backend wfcq --backend-opt chunk=1 --producers 2 --workers 2 --jobs 3000 --reps 1 \
 	--watchdog 60 --quiet --append --out "$T/small" >/dev/null 2>>"$T/small.err" &&
-"$PB" run --backend lfq,ckfifo --reclaim urcu-memb,ckepoch --backend-opt recycle=0 --producers 2 \
+"$PB" run --backend lfq,ckfifo --reclaim urcu-memb,ckepoch --backend-opt recycle=off --producers 2 \
 	--workers 2 --jobs 3000 --reps 1 --watchdog 60 --quiet --append --out "$T/small" \
 	>/dev/null 2>>"$T/small.err"
 rc=$?
@@ -87,8 +88,8 @@ for r in rows:
     qb = r.get("queue_bound", "")
     if r["backend"] == "spmc":
         cap = int(r["capacity"])
-        if qb != str((cap - 1) * 64):
-            bad.append("spmc queue_bound %s, want %d" % (qb, (cap - 1) * 64))
+        if qb != str((cap - 1) * 16):
+            bad.append("spmc queue_bound %s, want %d" % (qb, (cap - 1) * 16))
     elif qb not in ("unbounded", "-1", str(2**64 - 1)):
         bad.append("%s queue_bound %s, want unbounded" % (key, qb))
 for p in pairs:
@@ -102,7 +103,7 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 }
-pairs="wfcq/- spmc/- lfq/urcu-memb lfq/urcu-qsbr ckfifo/urcu-memb ckfifo/urcu-qsbr ckfifo/ckepoch ckfifo/none"
+pairs="wfcq/- spmc/- lfq/urcu-memb lfq/urcu-qsbr ckfifo/urcu-memb ckfifo/urcu-qsbr ckfifo/ckepoch"
 if probs=$(check_rows "$T/run" "$pairs" 4 2>&1); then
 	ok "every row ok, lost=0 duplicated=0, each backend with each reclaimer it takes, queue_bound right"
 else

@@ -3,14 +3,14 @@
  * Reclamation torture for the node-based backends, generated from the
  * registries: every backend with PB_Q_RECLAIM except segmented (which
  * tests/test_queue_torture.c covers with its segment-specific checks), with
- * every reclaimer it accepts, with recycle=1 and recycle=0 where the backend
+ * every reclaimer it accepts, with recycle on and off where the backend
  * has that option.  2 producers and 2 consumers churn through tens of
  * thousands of nodes, each pop retiring one, while a third consumer stalls
  * ~20 ms at a time INSIDE its section, at the backend's torture point
  * "<backend>.pop.protected" (core/pb.h), holding a node that the others
  * dequeue past and retire meanwhile.  A proven reclaimer must not let that
  * node be reused (its job tag, read before and after the stall, must not
- * change); with recycle=0 the node would be free()d instead, which ASan
+ * change); with recycle=off the node would be free()d instead, which ASan
  * catches when the staller reads it.  Every job is checked exactly once
  * (magic tag, per-producer sequence, FIFO order in each consumer's stream for
  * FIFO backends).
@@ -86,9 +86,9 @@ static void add_conf(const struct pb_queue_ops *q, const struct pb_reclaim_ops *
 	pb_opts_defaults(&c->qo, q->options);
 	pb_opts_defaults(&c->ro, r->options);
 	if (recycle >= 0)
-		assert_int_equal(pb_opts_set(&c->qo, "recycle", recycle ? "1" : "0", err, sizeof(err)), 0);
+		assert_int_equal(pb_opts_set(&c->qo, "recycle", recycle ? "on" : "off", err, sizeof(err)), 0);
 	snprintf(c->desc, sizeof(c->desc), "backend=%s reclaim=%s%s", q->name, r->name,
-		 recycle == 0 ? " recycle=0" : "");
+		 recycle == 0 ? " recycle=off" : "");
 }
 
 static int setup_confs(void **state)
