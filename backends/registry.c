@@ -12,6 +12,10 @@
 	X(mutex) \
 	X(ckring) \
 	X(segmented) \
+	X(wfcq) \
+	X(lfq) \
+	X(ckfifo) \
+	X(spmc) \
 	/* end of list */
 
 #define X(n) extern const struct pb_queue_ops pb_backend_##n;

@@ -67,6 +67,14 @@ struct pb_queue_ops {
 	const struct pb_option *options; /* NULL-name terminated, or NULL */
 	/* Reclaimer names this backend refuses (NULL-terminated), or NULL = all. */
 	const char *const *reclaim_excluded;
+	/*
+	 * NULL, or the only reclaimer names this backend accepts (NULL-
+	 * terminated; the exclusion list still applies).  For a backend whose
+	 * safety argument holds for named schemes only (lfq: liburcu's own
+	 * flavours): a scheme registered later is refused until it is listed,
+	 * where an exclusion list would let it in unexamined.
+	 */
+	const char *const *reclaim_only;
 	const char *(*supported)(void);  /* NULL or reason it can't run here */
 
 	/* rc is NULL unless flags has PB_Q_RECLAIM.  Returns 0 or -errno. */
@@ -161,7 +169,7 @@ void pb_queue_get_stats(const struct pb_queue_ops *o, struct pb_queue *q, struct
 void pb_queue_get_reclaim_stats(const struct pb_queue_ops *o, struct pb_queue *q,
 				struct pb_reclaim_stats *st);
 
-/* True if backend @o accepts reclaimer @rc_name (flag + exclusion list). */
+/* True if backend @o accepts reclaimer @rc_name (flag, allow-list, exclusion list). */
 int pb_queue_accepts_reclaim(const struct pb_queue_ops *o, const char *rc_name);
 
 #endif

@@ -121,8 +121,16 @@ void pb_reclaim_get_stats(const struct pb_reclaim_ops *o, const struct pb_reclai
 
 int pb_queue_accepts_reclaim(const struct pb_queue_ops *o, const char *rc_name)
 {
+	size_t k;
+
 	if (!(o->flags & PB_Q_RECLAIM))
 		return 0;
+	if (o->reclaim_only) {
+		for (k = 0; o->reclaim_only[k] && strcmp(o->reclaim_only[k], rc_name); k++)
+			;
+		if (!o->reclaim_only[k])
+			return 0;
+	}
 	for (size_t i = 0; o->reclaim_excluded && o->reclaim_excluded[i]; i++)
 		if (!strcmp(o->reclaim_excluded[i], rc_name))
 			return 0;

@@ -269,10 +269,20 @@ static void plan_backend(struct bplan *bp, const struct oaxes *bax,
 				note("note: backend %s does not take reclaimer %s: combination left out",
 				       q->name, rcs[i]->name);
 		}
-		if (!bp->nrc)
-			pb_usage_error_opt("reclaim", "backend %s takes none of the reclaimers given (%s%s), see "
-				       "'poolbench list'", q->name, nrcs ? rcs[0]->name : "none",
-				       nrcs > 1 ? ", ..." : "");
+		if (!bp->nrc) {
+			/* Name what was given and what this backend takes. */
+			char allowed[512];
+			size_t off = 0;
+
+			allowed[0] = 0;
+			for (size_t k = 0; pb_reclaimers[k] && off < sizeof(allowed); k++)
+				if (pb_queue_accepts_reclaim(q, pb_reclaimers[k]->name))
+					off += (size_t)snprintf(allowed + off, sizeof(allowed) - off, "%s%s",
+								off ? ", " : "", pb_reclaimers[k]->name);
+			pb_usage_error_opt("reclaim", "backend %s takes none of the reclaimers given (%s%s), "
+				       "allowed: %s", q->name, nrcs ? rcs[0]->name : "none",
+				       nrcs > 1 ? ", ..." : "", allowed[0] ? allowed : "none");
+		}
 	} else {
 		bp->rc[0] = NULL;
 		bp->nrc = 1;

@@ -363,6 +363,12 @@ static void test_registered_plugins(void **state)
 			if (!pb_reclaim_find(o->reclaim_excluded[k]))
 				fail_msg("backend %s excludes unknown reclaimer '%s'", o->name,
 					 o->reclaim_excluded[k]);
+		/* The same for the allow-list: a typo there refuses a scheme the
+		 * backend meant to take. */
+		for (size_t k = 0; o->reclaim_only && o->reclaim_only[k]; k++)
+			if (!pb_reclaim_find(o->reclaim_only[k]))
+				fail_msg("backend %s allows unknown reclaimer '%s'", o->name,
+					 o->reclaim_only[k]);
 		if (o->supported && o->supported() && !o->supported()[0])
 			fail_msg("backend %s: supported() returned an empty reason", o->name);
 	}
@@ -499,10 +505,11 @@ static void test_registry_lookup(void **state)
 	check_unknown_msg("workload", names, n);
 }
 
-/* pb_queue_accepts_reclaim follows the flag and the exclusion list. */
+/* pb_queue_accepts_reclaim follows the flag, the allow-list and the exclusion list. */
 static void test_accepts_reclaim(void **state)
 {
 	static const char *const excl[] = {"limbo", NULL};
+	static const char *const only[] = {"hp", "limbo", NULL};
 	struct pb_queue_ops q = {.abi = PB_ABI_VERSION, .name = "x", .summary = "y"};
 
 	(void)state;
@@ -512,6 +519,15 @@ static void test_accepts_reclaim(void **state)
 	q.reclaim_excluded = excl;
 	assert_false(pb_queue_accepts_reclaim(&q, "limbo"));
 	assert_true(pb_queue_accepts_reclaim(&q, "hp"));
+	/* Allow-list: only the names listed, and the exclusion list still wins;
+	 * a name nobody listed (a scheme added later) is refused. */
+	q.reclaim_only = only;
+	assert_true(pb_queue_accepts_reclaim(&q, "hp"));
+	assert_false(pb_queue_accepts_reclaim(&q, "limbo"));
+	assert_false(pb_queue_accepts_reclaim(&q, "ckepoch"));
+	assert_false(pb_queue_accepts_reclaim(&q, "a-scheme-added-later"));
+	q.reclaim_excluded = NULL;
+	assert_true(pb_queue_accepts_reclaim(&q, "limbo"));
 	for (size_t i = 0; pb_backends[i]; i++) {
 		const struct pb_queue_ops *o = pb_backends[i];
 
