@@ -254,21 +254,33 @@ struct bplan {
 	struct pb_optvals *sets; /* defaults + --backend-opt, one per axis combination */
 };
 
+/*
+ * The reclaimers backend bp->q runs with.  @given: the reclaimers were named
+ * (command line or sweep file); otherwise rcs holds the default and, after
+ * it, the first reclaimer of each backend that refuses the default, and a
+ * backend takes the first of them it accepts.  @be_all: the backends came
+ * from "all", so a backend that takes none of the named reclaimers is left
+ * out with a note instead of refusing the sweep.
+ */
 static void plan_backend(struct bplan *bp, const struct oaxes *bax,
-			 const struct pb_reclaim_ops *const *rcs, unsigned nrcs, bool rc_all)
+			 const struct pb_reclaim_ops *const *rcs, unsigned nrcs, bool rc_all,
+			 bool given, bool be_all)
 {
 	const struct pb_queue_ops *q = bp->q;
 
 	bp->nsets = expand_opts(q->options, bax, "backend", q->name, &bp->sets);
 	bp->nrc = 0;
 	if (q->flags & PB_Q_RECLAIM) {
-		for (unsigned i = 0; i < nrcs; i++) {
+		for (unsigned i = 0; i < nrcs && (given || !bp->nrc); i++) {
 			if (pb_queue_accepts_reclaim(q, rcs[i]->name))
 				bp->rc[bp->nrc++] = rcs[i];
-			else if (!rc_all)
+			else if (!rc_all && given && !be_all)
 				note("note: backend %s does not take reclaimer %s: combination left out",
 				       q->name, rcs[i]->name);
 		}
+		if (!given && bp->nrc && bp->rc[0] != rcs[0])
+			note("note: backend %s does not take the default reclaimer %s: it runs with %s",
+			     q->name, rcs[0]->name, bp->rc[0]->name);
 		if (!bp->nrc) {
 			/* Name what was given and what this backend takes. */
 			char allowed[512];
@@ -279,6 +291,12 @@ static void plan_backend(struct bplan *bp, const struct oaxes *bax,
 				if (pb_queue_accepts_reclaim(q, pb_reclaimers[k]->name))
 					off += (size_t)snprintf(allowed + off, sizeof(allowed) - off, "%s%s",
 								off ? ", " : "", pb_reclaimers[k]->name);
+			if (be_all) {
+				note("note: backend %s takes none of the reclaimers given (%s%s): left out "
+				     "(it takes: %s)", q->name, nrcs ? rcs[0]->name : "none",
+				     nrcs > 1 ? ", ..." : "", allowed[0] ? allowed : "none");
+				return;
+			}
 			pb_usage_error_opt("reclaim", "backend %s takes none of the reclaimers given (%s%s), "
 				       "allowed: %s", q->name, nrcs ? rcs[0]->name : "none",
 				       nrcs > 1 ? ", ..." : "", allowed[0] ? allowed : "none");
@@ -515,10 +533,10 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	struct pb_point *pts;
 	int any_reclaim = 0;
 	unsigned nrcs;
-	bool rc_all;
+	bool rc_all, be_all;
 
 	/* Names ("all": every registered plug-in of the kind that fits). */
-	expand_all(&backends, "backend", "backend", NULL, 0);
+	be_all = expand_all(&backends, "backend", "backend", NULL, 0);
 	for (unsigned i = 0; i < backends.n; i++) {
 		qs[i] = find_backend(backends.v[i]);
 		if (qs[i]->flags & PB_Q_RECLAIM)
@@ -537,6 +555,25 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		}
 		if ((bad = pb_reclaim_check(rcs[i])))
 			pb_usage_error("reclaimer %s is malformed: %s", rcs[i]->name, bad);
+	}
+	/* No reclaimer named: a backend that refuses the default runs with the
+	 * first registered reclaimer it takes (plan_backend). */
+	for (unsigned i = 0; !sw->reclaim_given && !rc_all && nrcs && i < backends.n; i++) {
+		bool ok = false;
+
+		if (!(qs[i]->flags & PB_Q_RECLAIM))
+			continue;
+		for (unsigned k = 0; k < nrcs && !ok; k++)
+			ok = pb_queue_accepts_reclaim(qs[i], rcs[k]->name);
+		for (size_t k = 0; !ok && pb_reclaimers[k] && nrcs < PB_LIST_MAX; k++) {
+			const struct pb_reclaim_ops *r = pb_reclaimers[k];
+
+			if (pb_queue_accepts_reclaim(qs[i], r->name) && !(r->supported && r->supported())) {
+				rcs[nrcs] = r;
+				reclaimers.v[nrcs++] = r->name;
+				ok = true;
+			}
+		}
 	}
 	expand_all(&workloads, "workload", "workload", NULL, 0);
 	for (unsigned i = 0; i < workloads.n; i++) {
@@ -576,7 +613,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	bps = xcalloc(backends.n, sizeof(*bps));
 	for (unsigned i = 0; i < backends.n; i++) {
 		bps[i].q = qs[i];
-		plan_backend(&bps[i], bax, rcs, nrcs, rc_all);
+		plan_backend(&bps[i], bax, rcs, nrcs, rc_all, sw->reclaim_given, be_all);
 	}
 	for (unsigned i = 0; i < nrcs; i++)
 		nrcsets[i] = expand_opts(rcs[i]->options, rax, "reclaimer", rcs[i]->name, &rcsets[i]);

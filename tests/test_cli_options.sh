@@ -231,6 +231,19 @@ check "--workload all: every registered workload" "$([ "$got" = "$want_w" ]; ech
 got=$(plan "$PB" run --backend mutex --reclaim all | sed 's/.*reclaim=\([a-z0-9-]*\) .*/\1/' | sort -u | tr '\n' ' ')
 check "--reclaim all with a backend taking none: reclaim '-'" "$([ "$got" = "- " ]; echo $?)" "got: $got"
 expect_bad "'all' does not combine with names" "'all' stands alone" "$PB" run --reclaim all,hp
+# a backend that refuses the reclaimer: with --backend all it is left out (a
+# note names what it takes); with no reclaimer named it runs with the first
+# it takes; named explicitly, the combination is refused (test_cli_queues.sh)
+"$PB" run --backend all --reclaim hp --dry-run >"$T/o" 2>"$T/e"; rc=$?
+got=$(sed 's/.*backend=\([a-z0-9-]*\) .*/\1/' "$T/o" | sort -u | tr '\n' ' ')
+check "--backend all --reclaim hp: exit 0, lfq left out with a note naming what it takes" \
+	"$([ $rc = 0 ] && ! grep -qw lfq <<<"$got" && grep -q 'backend lfq takes none of the reclaimers given (hp): left out (it takes: urcu-memb' "$T/e"; echo $?)" "rc=$rc got: $got" "$(cat "$T/e")"
+"$PB" run --backend all --dry-run >"$T/o" 2>"$T/e"; rc=$?
+got=$(grep -o 'backend=lfq reclaim=[a-z0-9-]*' "$T/o" | sort -u)
+check "--backend all, no reclaimer named: lfq runs with the first reclaimer it takes" \
+	"$([ $rc = 0 ] && [ "$got" = "backend=lfq reclaim=urcu-memb" ] && grep -q 'backend lfq does not take the default reclaimer limbo: it runs with urcu-memb' "$T/e"; echo $?)" "rc=$rc got: $got" "$(cat "$T/e")"
+got=$(grep -o 'backend=segmented reclaim=[a-z0-9-]*' "$T/o" | sort -u)
+check "--backend all, no reclaimer named: segmented keeps the default (limbo) only" "$([ "$got" = "backend=segmented reclaim=limbo" ]; echo $?)" "got: $got"
 got=$(plan "$PB" sweep "$SRC/scripts/presets/reclaim.ini" | sed 's/.*reclaim=\([a-z0-9-]*\) .*/\1/' | sort -u | tr '\n' ' ')
 check "the reclaim preset covers every registered reclaimer (reclaim = all)" "$([ "$got" = "$want_r" ]; echo $?)" "got: $got" "want: $want_r"
 
