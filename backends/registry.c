@@ -12,6 +12,7 @@
 	X(mutex) \
 	X(ckring) \
 	X(segmented) \
+	X(scq) \
 	/* end of list */
 
 #define X(n) extern const struct pb_queue_ops pb_backend_##n;
