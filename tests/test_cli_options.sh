@@ -258,4 +258,11 @@ got=$(sort <<<"$pairs")
 check "--backend all --reclaim all: every backend with exactly the reclaimers it takes ($(wc -l <<<"$got") pairs)" \
 	"$([ -n "$got" ] && [ "$got" = "$want" ]; echo $?)" "got: $(tr '\n' ',' <<<"$got")" "want: $(tr '\n' ',' <<<"$want")"
 
+got=$(plan "$PB" sweep "$SRC/scripts/presets/queues.ini" | sed 's/.*backend=\([a-z0-9-]*\) reclaim=\([a-z0-9-]*\) .*/\1 \2/' | sort -u)
+check "the queues preset: every backend with exactly the reclaimers it takes (reclaim = all)" \
+	"$([ -n "$got" ] && [ "$got" = "$want" ]; echo $?)" "got: $(tr '\n' ',' <<<"$got")" "want: $(tr '\n' ',' <<<"$want")"
+got=$(plan "$PB" sweep "$SRC/scripts/presets/queues.ini" | sed 's/.* workload=\([a-z0-9]*\) p=\([0-9]*\) workers=\([0-9]*\) .*/\1:\2:\3/' | sort -u | tr '\n' ' ')
+check "the queues preset: empty and sha256 at p=1,2 and w=1,2,4" \
+	"$([ "$got" = "empty:1:1 empty:1:2 empty:1:4 empty:2:1 empty:2:2 empty:2:4 sha256:1:1 sha256:1:2 sha256:1:4 sha256:2:1 sha256:2:2 sha256:2:4 " ]; echo $?)" "got: $got"
+
 tap_done
