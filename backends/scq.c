@@ -214,34 +214,43 @@ static inline size_t scq_remap(const struct pb_queue *q, uint64_t p)
 	return (size_t)(((r & ((1ull << q->lshift) - 1)) << 3) | (r >> q->lshift));
 }
 
+/*
+ * The enqueue at position t, after its FAA on tail (split out so that
+ * tests/test_scq.c can stand in for a thread preempted between the two):
+ * true if idx was placed at t, false if t is unusable (take another).
+ */
+static inline bool scq_enqueue_at(struct pb_queue *q, struct scq_ring *r, uint64_t t,
+				  uint64_t idx)
+{
+	uint64_t tc = scq_pos_cyc(q, t);
+	_Atomic uint64_t *ep = &r->ent[scq_remap(q, t)];
+	uint64_t e = atomic_load_explicit(ep, memory_order_seq_cst);
+
+	/* S2: an older, empty entry, not invalidated by this position's
+	 * dequeuer (safe, or that dequeuer does not exist yet). */
+	while (scq_cyc_cmp(q, E_CYC(q, e), tc) < 0 && E_IDX(q, e) == q->rmask &&
+	       ((e & SCQ_SAFE(q)) || atomic_load_explicit(&r->head, memory_order_seq_cst) <= t)) {
+		if (atomic_compare_exchange_weak_explicit(ep, &e, E_PACK(q, tc, 1, idx),
+							  memory_order_seq_cst, memory_order_seq_cst)) {
+			/* S4: the reset; a plain load first so that a steady
+			 * stream of pushes does not store (xchg) every time. */
+			if (atomic_load_explicit(&r->threshold, memory_order_seq_cst) != q->thr_max)
+				atomic_store_explicit(&r->threshold, q->thr_max, memory_order_seq_cst);
+			return true;
+		}
+		/* e reloaded by the failed CAS: test it again. */
+	}
+	return false;
+}
+
 static void scq_enqueue(struct pb_queue *q, struct scq_ring *r, uint64_t idx)
 {
 	for (;;) {
 		uint64_t t = atomic_fetch_add_explicit(&r->tail, 1, memory_order_seq_cst);
-		uint64_t tc = scq_pos_cyc(q, t);
-		_Atomic uint64_t *ep = &r->ent[scq_remap(q, t)];
-		uint64_t e;
 
 		PB_DELAY("scq.enqueue.faa");
-		e = atomic_load_explicit(ep, memory_order_seq_cst);
-		/* S2: an older, empty entry, not invalidated by this position's
-		 * dequeuer (safe, or that dequeuer does not exist yet). */
-		while (scq_cyc_cmp(q, E_CYC(q, e), tc) < 0 && E_IDX(q, e) == q->rmask &&
-		       ((e & SCQ_SAFE(q)) ||
-			atomic_load_explicit(&r->head, memory_order_seq_cst) <= t)) {
-			if (atomic_compare_exchange_weak_explicit(ep, &e, E_PACK(q, tc, 1, idx),
-								  memory_order_seq_cst,
-								  memory_order_seq_cst)) {
-				/* S4: the reset; a plain load first so that a steady
-				 * stream of pushes does not store (xchg) every time. */
-				if (atomic_load_explicit(&r->threshold, memory_order_seq_cst) !=
-				    q->thr_max)
-					atomic_store_explicit(&r->threshold, q->thr_max,
-							      memory_order_seq_cst);
-				return;
-			}
-			/* e reloaded by the failed CAS: test it again. */
-		}
+		if (scq_enqueue_at(q, r, t, idx))
+			return;
 	}
 }
 
@@ -257,7 +266,54 @@ static void scq_catchup(struct scq_ring *r, uint64_t tail, uint64_t head)
 	}
 }
 
-/* An index, or -1 if the ring is (linearizably) empty. */
+#define SCQ_EMPTY (-1) /* the ring is (linearizably) empty */
+#define SCQ_AGAIN (-2) /* nothing at this position: take another */
+
+/*
+ * The dequeue at position h, after its FAA on head (split out as
+ * scq_enqueue_at is): an index, SCQ_EMPTY or SCQ_AGAIN.
+ */
+static inline int64_t scq_dequeue_at(struct pb_queue *q, struct scq_ring *r, uint64_t h)
+{
+	uint64_t hc = scq_pos_cyc(q, h);
+	_Atomic uint64_t *ep = &r->ent[scq_remap(q, h)];
+	uint64_t e = atomic_load_explicit(ep, memory_order_seq_cst), t;
+
+	for (;;) {
+		int64_t d = scq_cyc_cmp(q, E_CYC(q, e), hc);
+		uint64_t ne;
+
+		if (d == 0) {
+			/* S1: ours.  Consume: index bits to BOT, keeping cycle
+			 * and safe (they are what later enqueuers test). */
+			atomic_fetch_or_explicit(ep, q->rmask, memory_order_seq_cst);
+			return (int64_t)E_IDX(q, e);
+		}
+		if (d > 0)
+			break; /* a later cycle got here first: nothing at h */
+		/* Older entry: invalidate it for position h (S2). */
+		if (E_IDX(q, e) == q->rmask)
+			ne = E_PACK(q, hc, (e & SCQ_SAFE(q)) ? 1 : 0, q->rmask);
+		else
+			ne = e & ~SCQ_SAFE(q);
+		if (ne == e)
+			break;
+		if (atomic_compare_exchange_weak_explicit(ep, &e, ne, memory_order_seq_cst,
+							  memory_order_seq_cst))
+			break;
+	}
+	t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+	if (t <= h + 1) {
+		scq_catchup(r, t, h + 1);
+		atomic_fetch_sub_explicit(&r->threshold, 1, memory_order_seq_cst);
+		return SCQ_EMPTY;
+	}
+	if (atomic_fetch_sub_explicit(&r->threshold, 1, memory_order_seq_cst) <= 0)
+		return SCQ_EMPTY;
+	return SCQ_AGAIN;
+}
+
+/* An index, or SCQ_EMPTY if the ring is (linearizably) empty. */
 static int64_t scq_dequeue(struct pb_queue *q, struct scq_ring *r)
 {
 	/*
@@ -273,48 +329,17 @@ static int64_t scq_dequeue(struct pb_queue *q, struct scq_ring *r)
 	uint64_t h0 = atomic_load_explicit(&r->head, memory_order_seq_cst);
 
 	if (h0 >= atomic_load_explicit(&r->tail, memory_order_seq_cst))
-		return -1;
+		return SCQ_EMPTY;
 	if (atomic_load_explicit(&r->threshold, memory_order_seq_cst) < 0)
-		return -1;
+		return SCQ_EMPTY;
 	for (;;) {
 		uint64_t h = atomic_fetch_add_explicit(&r->head, 1, memory_order_seq_cst);
-		uint64_t hc = scq_pos_cyc(q, h);
-		_Atomic uint64_t *ep = &r->ent[scq_remap(q, h)];
-		uint64_t e, t;
+		int64_t v;
 
 		PB_DELAY("scq.dequeue.faa");
-		e = atomic_load_explicit(ep, memory_order_seq_cst);
-		for (;;) {
-			int64_t d = scq_cyc_cmp(q, E_CYC(q, e), hc);
-			uint64_t ne;
-
-			if (d == 0) {
-				/* S1: ours.  Consume: index bits to BOT, keeping
-				 * cycle and safe (they are what later enqueuers test). */
-				atomic_fetch_or_explicit(ep, q->rmask, memory_order_seq_cst);
-				return (int64_t)E_IDX(q, e);
-			}
-			if (d > 0)
-				break; /* a later cycle got here first: nothing at h */
-			/* Older entry: invalidate it for position h (S2). */
-			if (E_IDX(q, e) == q->rmask)
-				ne = E_PACK(q, hc, (e & SCQ_SAFE(q)) ? 1 : 0, q->rmask);
-			else
-				ne = e & ~SCQ_SAFE(q);
-			if (ne == e)
-				break;
-			if (atomic_compare_exchange_weak_explicit(ep, &e, ne, memory_order_seq_cst,
-								  memory_order_seq_cst))
-				break;
-		}
-		t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
-		if (t <= h + 1) {
-			scq_catchup(r, t, h + 1);
-			atomic_fetch_sub_explicit(&r->threshold, 1, memory_order_seq_cst);
-			return -1;
-		}
-		if (atomic_fetch_sub_explicit(&r->threshold, 1, memory_order_seq_cst) <= 0)
-			return -1;
+		v = scq_dequeue_at(q, r, h);
+		if (v != SCQ_AGAIN)
+			return v;
 	}
 }
 
