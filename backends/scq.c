@@ -13,7 +13,8 @@
  * slots).  push = dequeue a free index from fq, copy the job into its slot,
  * enqueue the index into aq; pop = the reverse.  Fixed memory, no
  * allocation after create, no reclaimer.  docs/scq.md says where this file
- * departs from the paper.
+ * departs from the paper; tests/test_scq.c drives the rare interleavings
+ * (invalidation, IsSafe, catchup, threshold) one step at a time.
  */
 #include <errno.h>
 #include <stdatomic.h>
