@@ -89,7 +89,7 @@
  *      through entries that dequeuers have already invalidated.
  *  S4  Threshold (the paper's livelock fix).  Without it, dequeuers could
  *      invalidate every position enqueuers are about to use and vice versa,
- *      forever.  The paper (Section 5, the threshold lemma) shows that
+ *      forever.  The paper's threshold argument shows that
  *      once an enqueue completes, the dequeuers reach its position within
  *      3n-1 failed iterations in total; so every completed enqueue resets
  *      threshold to 3n-1, every failed dequeue iteration spends one, and a
