@@ -12,6 +12,7 @@
 	X(mutex) \
 	X(ckring) \
 	X(segmented) \
+	X(scq) \
 	X(wfcq) \
 	X(lfq) \
 	X(ckfifo) \

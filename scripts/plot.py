@@ -9,7 +9,7 @@
 #        [--y ns_per_job|jobs_per_s] [--name STEM] [--errors auto|median|minmax|ci]
 #        [--summary FILE] [--timeseries FILE] [--meta FILE]
 # Kinds: worker-scale producer-pressure segment-size latency channel reclaim
-# placement generic.  docs/plots.md describes every figure.
+# placement queues generic.  docs/plots.md describes every figure.
 # Honest by construction: the marker and its error bar are the same statistic
 # (median with its order-statistic interval by default; mean with its Student
 # t interval with --errors ci), points that missed the CoV target are hollow
@@ -40,7 +40,7 @@ KEY = ["mode", "backend", "reclaim", "workload", "producers", "workers", "seg_si
 # or they repeat what another column says.
 NOT_IN_LABEL = {"backend", "reclaim", "workload", "backend_opts"}
 KINDS = ["worker-scale", "producer-pressure", "segment-size", "latency", "channel", "reclaim",
-         "placement", "generic", "drift"]
+         "placement", "queues", "generic", "drift"]
 # Preset file names (scripts/presets/NAME.ini) that are not themselves a kind.
 PRESET_ALIASES = {"quick": "worker-scale", "pinning": "placement", "workers": "worker-scale",
                   "producers": "producer-pressure", "seg-size": "segment-size",
@@ -1196,6 +1196,31 @@ def fig_channel(res, metric, errors, title, x=None):
                             title or "%s per queue, per workload" % AXIS.get(metric, metric))
 
 
+def fig_queues(res, metric, errors, title, x=None):
+    """Every backend side by side: one panel per workload (rows) and producer
+    count (columns), @metric vs workers, one line per backend/reclaimer."""
+    x = x or "workers"
+    rows = throughput_rows(res)
+    if x not in rows.columns:
+        raise PlotError("x column %s is not in %s" % (x, res.csv))
+    numeric(rows, x, res.csv)
+    wls = workloads_of(rows)
+    ps = sorted(set(rows["producers"]), key=float)
+    f = Figure(res, "queues", title or "%s per queue backend and reclaimer"
+               % AXIS.get(metric, metric), len(wls), len(ps), w=6.4, h=4.8)
+    for i, wl in enumerate(wls):
+        for j, p in enumerate(ps):
+            ax = f.axes[i][j]
+            sub = rows[(rows["workload"] == wl) & (rows["producers"] == p)]
+            pt = "workload: %s, producers: %s" % (wl, fmt_num(p))
+            if sub.empty:
+                f.empty(ax, pt, "no ok row")
+                continue
+            drawn = lines(f, ax, res, sub, x, metric, errors, exclude=("producers",))
+            f.panel(ax, pt, AXIS.get(x, x), ylabel(metric), drawn)
+    return f
+
+
 def fig_placement(res, metric, errors, title, x=None):
     x = x or "pin_workers"
     if x not in res.ok.columns:
@@ -1328,7 +1353,8 @@ def fig_drift(res, metric, errors, title, x=None):
 
 DRAW = {"worker-scale": fig_worker_scale, "producer-pressure": fig_producer_pressure,
         "segment-size": fig_segment_size, "latency": fig_latency, "channel": fig_channel,
-        "reclaim": fig_reclaim, "placement": fig_placement, "generic": fig_generic,
+        "reclaim": fig_reclaim, "placement": fig_placement, "queues": fig_queues,
+        "generic": fig_generic,
         "drift": fig_drift}
 
 

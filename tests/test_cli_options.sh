@@ -256,4 +256,35 @@ check "readiness=stamp,bitmap: one row each, backend_opts says which" "$([ "$got
 got=$(grep -o 'readiness=[a-z]*' "$T/o" | sort | tr '\n' ' ')
 check "the summary table tells the two lines apart (an option that varies is shown)" "$([ "$got" = "readiness=bitmap readiness=stamp " ]; echo $?)" "got: $got" "$(cat "$T/o")"
 
+# ---- scq: its capacity is refused by value, with what is allowed -----------------------
+expect_bad "scq --capacity 6 (not a power of two)" "value 6 is not a power of two for capacity, allowed: powers of two in 2 .. 67108864" \
+	"$PB" run --backend scq --capacity 6 --jobs 1000
+expect_bad "scq --capacity 1 (below the range)" "value 1 is out of range for capacity, allowed: 2 .. 67108864" \
+	"$PB" run --backend scq --capacity 1 --jobs 1000
+expect_bad "scq --capacity 128m (above the range)" "value 128m is out of range for capacity, allowed: 2 .. 67108864" \
+	"$PB" run --backend scq --capacity 128m --jobs 1000
+expect_bad "scq --backend-opt capacity=3 (not a power of two)" "value 3 is not a power of two for capacity" \
+	"$PB" run --backend scq --backend-opt capacity=3 --jobs 1000
+expect_bad "scq --backend-opt remap=maybe" "value 'maybe' is not valid for remap, allowed: on, off" \
+	"$PB" run --backend scq --backend-opt remap=maybe --jobs 1000
+got=$(plan "$PB" run --backend scq --capacity 2,64m | sed 's/.*capacity=\([0-9]*\).*/\1/' | sort -n | tr '\n' ' ')
+check "scq --capacity 2,64m: both ends of the range plan" "$([ "$got" = "2 67108864 " ]; echo $?)" "got: $got"
+
+# ---- all x all: each backend with exactly the reclaimers it takes ------------------------
+# (a backend that refuses some reclaimer, or takes none, is paired with what
+# 'poolbench list' says it takes, and nothing else: no error, no refused pair)
+pairs=$(plan "$PB" run --backend all --reclaim all --workers 1 | sed 's/.*backend=\([a-z0-9-]*\) reclaim=\([a-z0-9-]*\) .*/\1 \2/')
+want=$(awk '/^backends:/{f=1; next} /^[a-z]/{f=0} f && /^  [a-z0-9]/{if (b != "") print b, (r == "" ? "-" : r); b=$1; r=""} f && /^    reclaimers: /{sub(/^    reclaimers: /, ""); r=$0} END {if (b != "") print b, (r == "" ? "-" : r)}' <<<"$list" |
+	while read -r b rest; do for r in $rest; do echo "$b $r"; done; done | sort)
+got=$(sort <<<"$pairs")
+check "--backend all --reclaim all: every backend with exactly the reclaimers it takes ($(wc -l <<<"$got") pairs)" \
+	"$([ -n "$got" ] && [ "$got" = "$want" ]; echo $?)" "got: $(tr '\n' ',' <<<"$got")" "want: $(tr '\n' ',' <<<"$want")"
+
+got=$(plan "$PB" sweep "$SRC/scripts/presets/queues.ini" | sed 's/.*backend=\([a-z0-9-]*\) reclaim=\([a-z0-9-]*\) .*/\1 \2/' | sort -u)
+check "the queues preset: every backend with exactly the reclaimers it takes (reclaim = all)" \
+	"$([ -n "$got" ] && [ "$got" = "$want" ]; echo $?)" "got: $(tr '\n' ',' <<<"$got")" "want: $(tr '\n' ',' <<<"$want")"
+got=$(plan "$PB" sweep "$SRC/scripts/presets/queues.ini" | sed 's/.* workload=\([a-z0-9]*\) p=\([0-9]*\) workers=\([0-9]*\) .*/\1:\2:\3/' | sort -u | tr '\n' ' ')
+check "the queues preset: empty and sha256 at p=1,2 and w=1,2,4" \
+	"$([ "$got" = "empty:1:1 empty:1:2 empty:1:4 empty:2:1 empty:2:2 empty:2:4 sha256:1:1 sha256:1:2 sha256:1:4 sha256:2:1 sha256:2:2 sha256:2:4 " ]; echo $?)" "got: $got"
+
 tap_done

@@ -496,6 +496,25 @@ static void test_bounded_fill(void **state)
 					 " (help: %s)", c->desc, count, c->qo.defs[capi].name,
 					 c->qo.v[capi], want, h ? h : "");
 		}
+		{
+			/* stats.bound, the queue_bound column beside every figure:
+			 * "most jobs the queue can hold at once".  A finite bound is
+			 * never below what one thread just fitted, and where a
+			 * capacity option says exactly how many fit, the bound says
+			 * the same.  (0: the backend does not say; unbounded: full
+			 * only for lack of memory.) */
+			struct pb_queue_stats st;
+
+			pb_queue_get_stats(c->q, qi.q, &st);
+			if (st.bound && st.bound != PB_QUEUE_UNBOUNDED && count > st.bound)
+				fail_msg("%s: %" PRIu64 " jobs fit, more than stats.bound %" PRIu64,
+					 c->desc, count, st.bound);
+			if (capi >= 0 && st.bound && st.bound != PB_QUEUE_UNBOUNDED &&
+			    st.bound != count)
+				fail_msg("%s: stats.bound %" PRIu64 ", but exactly %" PRIu64
+					 " jobs fit (option %s)", c->desc, st.bound, count,
+					 c->qo.defs[capi].name);
+		}
 		print_message("%s: %" PRIu64 " jobs fit\n", c->desc, count);
 		if (c->q->size && c->q->size(qi.q) != count)
 			fail_msg("%s: size() %zu when full, want %" PRIu64, c->desc, c->q->size(qi.q),

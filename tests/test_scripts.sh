@@ -71,6 +71,7 @@ setup_dir reclaim reclaim.csv "$(meta reclaim '{"title": "Reclamation schemes", 
 cp "$FIX/timeseries.csv" "$T/r/reclaim/timeseries.csv"
 setup_dir channel channel.csv "${META0/PRESET/channel}"
 setup_dir placement placement.csv "${META0/PRESET/placement}"
+setup_dir queues queues.csv "$(meta queues '{"title": "Queues side by side", "x": "workers", "y": "ns_per_job"}')"
 
 # ---- plot.py: every kind, from the preset name in meta.json ------------------
 # kind | series expected in the sidecar and as SVG text | extra sidecar check
@@ -81,6 +82,7 @@ CASES=(
 	"reclaim|segmented/limbo segmented/hp segmented/urcu-memb segmented/ckepoch segmented/none|any('over time' in t for t in titles) and not s['notes'] and s['panels'][0]['ylabel'].startswith('ns per job') and s['panels'][0]['xlabel'].startswith('segment size')"
 	"channel|segmented/limbo mutex ckring|len(s['panels']) == 3 and s['kind'] == 'channel'"
 	"placement|segmented/hp mutex|s['kind'] == 'placement'"
+	"queues|scq ckring segmented/hp|s['title'] == 'Queues side by side' and len(s['panels']) == 4 and titles == ['workload: empty, producers: 1', 'workload: empty, producers: 2', 'workload: sha256, producers: 1', 'workload: sha256, producers: 2'] and all(p['xlabel'] == 'worker threads' and p['ylabel'].startswith('ns per job') for p in s['panels']) and not any(' p=' in x for x in series) and s['errors'] and 'Hollow:' in s['caption']"
 )
 for c in "${CASES[@]}"; do
 	IFS='|' read -r kind series extra <<<"$c"
@@ -302,7 +304,7 @@ import re, sys
 h = open(sys.argv[1]).read()
 secs = re.split(r'<h2 id="', h)[1:]
 names = [s.split('"')[0] for s in secs]
-want = {"worker-scale", "latency", "segment-size", "reclaim", "channel", "placement"}
+want = {"worker-scale", "latency", "segment-size", "reclaim", "channel", "placement", "queues"}
 bad = [n for n, s in zip(names, secs) if "Per point: medians and confidence intervals</h3><table>" not in s
        or "95% CI" not in s]
 if set(names) != want or bad:

@@ -12,6 +12,9 @@ set -u
 TT=${1:?usage: test_torture_report.sh path/to/test_queue_torture}
 . "$(dirname "$0")/tap.sh"
 tap_init torture-report
+# It tests the report itself, always on segmented with hp (PB_TORTURE_ONLY):
+# scripts/test.sh --only NAME (PB_TEST_ONLY) must not empty its run.
+unset PB_TEST_ONLY
 
 PB_TORTURE_ONLY=hp PB_TORTURE_CRASH_AT_STALL=2 PB_TEST_SCALE=25 "$TT" >"$T/out" 2>&1
 rc=$?
