@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Userspace RCU (liburcu 0.13) as a poolbench reclamation scheme.  One source,
- * two flavours: compiled once with -DPB_URCU_MEMB (pb_reclaim_urcu_memb, the
- * memory-barrier flavour, <urcu.h>) and once with -DPB_URCU_QSBR
- * (pb_reclaim_urcu_qsbr, quiescent-state based, <urcu-qsbr.h>); see
- * reclaim/meson.build.
+ * three flavours: compiled once with -DPB_URCU_MEMB (pb_reclaim_urcu_memb, the
+ * memory-barrier flavour, <urcu.h>), once with -DPB_URCU_QSBR
+ * (pb_reclaim_urcu_qsbr, quiescent-state based, <urcu-qsbr.h>) and once with
+ * -DPB_URCU_BP (pb_reclaim_urcu_bp, the "bulletproof" flavour, <urcu-bp.h>);
+ * see reclaim/meson.build.
+ *
+ * urcu-bp fits the same code: its readers register themselves on their first
+ * rcu_read_lock (rcu_register_thread is an optional no-op-like call there and
+ * rcu_unregister_thread a no-op; a thread's reader slot is released when the
+ * thread exits), its read side costs a full fence more than memb's
+ * (sys_membarrier is not used), and synchronize_rcu/call_rcu/rcu_barrier are
+ * the same calls.  It needs no quiescent states, so it takes memb's flags;
+ * calling rcu_register_thread as for memb is harmless and keeps one path.
  *
  * liburcu's grace periods are process-global per flavour: two domains of the
  * same flavour share them (a grace period waits for the readers of both, and
@@ -65,6 +74,12 @@
 #define URCU_NAME "urcu-qsbr"
 #define URCU_SUMMARY "liburcu QSBR: free read side; threads must report quiescent states"
 #define URCU_FLAGS (PB_RC_PROVEN | PB_RC_NEEDS_QS)
+#elif defined(PB_URCU_BP)
+#include <urcu-bp.h>
+#define URCU_OPS pb_reclaim_urcu_bp
+#define URCU_NAME "urcu-bp"
+#define URCU_SUMMARY "liburcu bulletproof flavour: readers register themselves on first use; slower read side"
+#define URCU_FLAGS PB_RC_PROVEN
 #elif defined(PB_URCU_MEMB)
 #include <urcu.h>
 #define URCU_OPS pb_reclaim_urcu_memb
@@ -72,7 +87,7 @@
 #define URCU_SUMMARY "liburcu memb flavour: rcu_read_lock/unlock sections, sys_membarrier writers"
 #define URCU_FLAGS PB_RC_PROVEN
 #else
-#error "compile reclaim/urcu.c with -DPB_URCU_MEMB or -DPB_URCU_QSBR"
+#error "compile reclaim/urcu.c with -DPB_URCU_MEMB, -DPB_URCU_QSBR or -DPB_URCU_BP"
 #endif
 
 #include <errno.h>
@@ -568,6 +583,21 @@ static void urcu_stats(const struct pb_reclaim *d, struct pb_reclaim_stats *st)
 	st->leaked = 0;
 }
 
+/*
+ * Hold-back under a bounded supply (held_max): 0.  Every mode's barrier()
+ * frees all the caller retired (thread: hands off its partial batch and
+ * waits for the round that frees it; batch: synchronize_rcu and free;
+ * call-rcu: rcu_barrier), and a backend flushes each thread at a shortage
+ * (barrier on an empty supply or a starved hint, and before parking), so
+ * nothing stays on a thread's batch past its flush.
+ */
+static unsigned urcu_held_max(const struct pb_optvals *opts, unsigned threads)
+{
+	(void)opts;
+	(void)threads;
+	return 0;
+}
+
 const struct pb_reclaim_ops URCU_OPS = {
 	.abi = PB_ABI_VERSION,
 	.name = URCU_NAME,
@@ -587,4 +617,5 @@ const struct pb_reclaim_ops URCU_OPS = {
 	.online = urcu_online,
 	.barrier = urcu_barrier,
 	.stats = urcu_stats,
+	.held_max = urcu_held_max,
 };
