@@ -66,7 +66,18 @@
  * many retiring threads; on 2 CPUs it did not help (pending 136k-560k: the
  * workers compete with the retiring threads for the same two cores).
  */
-#define _LGPL_SOURCE /* inline the read-side fast paths (liburcu's LGPL headers) */
+/*
+ * memb and qsbr: inline the read-side fast paths (liburcu's LGPL headers).
+ * bp: call the library instead.  liburcu-bp 0.13 hands out its per-thread
+ * reader records from an arena aligned to 64 bytes while the type says 128
+ * (CAA_CACHE_LINE_SIZE), so the inlined fast path is a misaligned member
+ * access that UBSan reports (and halts on) in our build; inside the library
+ * the same access is not instrumented.  The cost is one call per
+ * rcu_read_lock/unlock, part of what urcu-bp measures.
+ */
+#if !defined(PB_URCU_BP)
+#define _LGPL_SOURCE
+#endif
 
 #if defined(PB_URCU_QSBR)
 #include <urcu-qsbr.h>
