@@ -104,7 +104,8 @@ struct pb_reclaim {
 	_Atomic uint64_t era PB_ALIGNED;
 	_Atomic(struct pb_rthread *) threads PB_ALIGNED; /* append-only list */
 	pthread_mutex_t mu;                   /* list appends, orphans */
-	struct he_node *orphans;              /* under mu */
+	struct he_node *orphans;             /* under mu */
+	_Atomic bool has_orphans;             /* hint, read without mu: orphans != NULL */
 	_Atomic uint64_t peak;                /* sampled pending peak */
 	unsigned era_every, scan_every;
 };
@@ -198,6 +199,8 @@ static void he_orphan(struct pb_rthread *t)
 	pthread_mutex_lock(&d->mu);
 	x->next = d->orphans;
 	d->orphans = t->list;
+	/* relaxed: a hint for the retire path; the list itself is under mu */
+	atomic_store_explicit(&d->has_orphans, true, memory_order_relaxed);
 	pthread_mutex_unlock(&d->mu);
 	t->list = NULL;
 }
@@ -210,6 +213,7 @@ static void he_adopt(struct pb_rthread *t)
 	pthread_mutex_lock(&d->mu);
 	o = d->orphans;
 	d->orphans = NULL;
+	atomic_store_explicit(&d->has_orphans, false, memory_order_relaxed);
 	pthread_mutex_unlock(&d->mu);
 	for (; o; o = x) {
 		x = o->next;
@@ -357,8 +361,13 @@ static void he_retire(struct pb_rthread *t, struct pb_smr_node *node, pb_free_fn
 							memory_order_relaxed);
 	}
 	PB_DELAY("he.retire");
-	if (++t->since_scan >= d->scan_every)
+	if (++t->since_scan >= d->scan_every) {
+		/* Nodes parked threads left behind: without a shortage (no
+		 * barrier) only a retiring thread's scan would ever free them. */
+		if (atomic_load_explicit(&d->has_orphans, memory_order_relaxed))
+			he_adopt(t);
 		he_scan(t); /* waits for nobody: fine inside a section */
+	}
 	if (r % HE_PEAK_EVERY == 0)
 		pb_smr_peak_raise(&d->peak, he_pending_now(d, NULL, NULL));
 }

@@ -118,6 +118,7 @@ struct pb_reclaim {
 	_Atomic(struct pb_rthread *) threads PB_ALIGNED; /* append-only list */
 	pthread_mutex_t mu;                   /* list appends, orphans */
 	struct ibr_node *orphans;             /* under mu */
+	_Atomic bool has_orphans;             /* hint, read without mu: orphans != NULL */
 	_Atomic uint64_t peak;                /* sampled pending peak */
 	unsigned era_every, scan_every;
 };
@@ -215,6 +216,8 @@ static void ibr_orphan(struct pb_rthread *t)
 	pthread_mutex_lock(&d->mu);
 	x->next = d->orphans;
 	d->orphans = t->list;
+	/* relaxed: a hint for the retire path; the list itself is under mu */
+	atomic_store_explicit(&d->has_orphans, true, memory_order_relaxed);
 	pthread_mutex_unlock(&d->mu);
 	t->list = NULL;
 	t->nlist = 0;
@@ -228,6 +231,7 @@ static void ibr_adopt(struct pb_rthread *t)
 	pthread_mutex_lock(&d->mu);
 	o = d->orphans;
 	d->orphans = NULL;
+	atomic_store_explicit(&d->has_orphans, false, memory_order_relaxed);
 	pthread_mutex_unlock(&d->mu);
 	for (; o; o = x) {
 		x = o->next;
@@ -383,8 +387,13 @@ static void ibr_retire(struct pb_rthread *t, struct pb_smr_node *node, pb_free_f
 	ibr_tick(t);
 	PB_DELAY("ibr.retire");
 	/* Scanning inside a section is fine: it waits for nobody. */
-	if (++t->since_scan >= d->scan_every)
+	if (++t->since_scan >= d->scan_every) {
+		/* Nodes parked threads left behind: without a shortage (no
+		 * barrier) only a retiring thread's scan would ever free them. */
+		if (atomic_load_explicit(&d->has_orphans, memory_order_relaxed))
+			ibr_adopt(t);
 		ibr_scan(t);
+	}
 	if (r % IBR_PEAK_EVERY == 0)
 		pb_smr_peak_raise(&d->peak, ibr_pending_now(d, NULL, NULL));
 }
