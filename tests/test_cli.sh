@@ -325,11 +325,14 @@ for r in $PROVEN; do
 	"$PB" run --quiet --backend segmented --reclaim "$r" --seg-size 1 --seg-count 1 \
 		--seg-supply bounded --producers 2 --workers 2 --jobs 100 --reps 1 \
 		--out "$T/minq_$r" >/dev/null 2>"$T/bad.err"
+	rc=$?
 	m=$(sed -n 's/.*needs seg-count >= \([0-9][0-9]*\) for .*/\1/p' "$T/bad.err")
-	if [ -z "$m" ] || [ -e "$T/minq_$r/results.csv" ]; then
-		fail "$r: seg-count 1 refused with the computed minimum, no results file" "$(cat "$T/bad.err")"
+	if [ -z "$m" ]; then
+		fail "$r: seg-count 1 refused with the computed minimum" "rc=$rc" "$(cat "$T/bad.err")"
 		continue
 	fi
+	check_refused "$r: seg-count 1 refused, naming the minimum $m" "needs seg-count >= $m for $r" \
+		$rc "$T/minq_$r/results.csv"
 	min_of[$r]=$m
 	if [ "$m" -gt 2 ]; then
 		"$PB" run --quiet --backend segmented --reclaim "$r" --seg-size 1 --seg-count $((m - 1)) \
