@@ -318,7 +318,7 @@ static void *urcu_reclaim_main(void *arg)
 	pthread_mutex_lock(&d->rmu);
 	for (;;) {
 		struct urcu_node *list;
-		uint64_t seq, k;
+		uint64_t seq;
 
 		while (!d->handed && !d->rexit)
 			pthread_cond_wait(&d->rwork, &d->rmu);
@@ -330,9 +330,21 @@ static void *urcu_reclaim_main(void *arg)
 		pthread_mutex_unlock(&d->rmu);
 		PB_DELAY("urcu.reclaim");
 		synchronize_rcu(); /* not a registered reader: allowed for both flavours */
-		k = urcu_free_list(list);
-		/* Release: see urcu_pending_now. */
-		atomic_fetch_add_explicit(&d->cb_freed, k, memory_order_release);
+		/*
+		 * Count each free as it happens, not the whole list after it: a
+		 * list can hold thousands of nodes (urcu-bp's grace periods nap
+		 * 10 ms while readers are active), and counting them at the end
+		 * made pending (retired - freed) read thousands too high while the
+		 * segments were already back in the pool -- an inflated peak that
+		 * hid later real ones (tests/test_limbo_failure.c's alloc check).
+		 * Release: see urcu_pending_now.
+		 */
+		for (struct urcu_node *n = list, *next; n; n = next) {
+			next = n->batch_next;
+			URCU_TSAN_ACQUIRE(n->dom);
+			n->fn((struct pb_smr_node *)n, n->ctx);
+			atomic_fetch_add_explicit(&d->cb_freed, 1, memory_order_release);
+		}
 		pthread_mutex_lock(&d->rmu);
 		d->done_seq = seq;
 		pthread_cond_broadcast(&d->rdone);
