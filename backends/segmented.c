@@ -665,6 +665,22 @@ static struct seg *store_get(struct store *st, struct seg_tcache *tc, bool may_a
 	return s;
 }
 
+/*
+ * store_get for a registered thread: every segment a push may link -- fresh
+ * from malloc, from the pool or from the thread's cache -- passes here, and
+ * the reclaimer stamps it (on_alloc: ibr and he record its birth era) before
+ * the release CAS that links it.  A spare taken, put back (store_unget) and
+ * taken again is stamped again: a later birth is still before its link.
+ */
+static inline struct seg *seg_take(struct pb_queue *q, struct pb_qthread *t, bool may_alloc)
+{
+	struct seg *s = store_get(q->st, &t->tc, may_alloc);
+
+	if (s)
+		pb_reclaim_on_alloc(q->rc.ops, t->rt, &s->smr);
+	return s;
+}
+
 /* A spare segment that was reset but never linked: back to the cache (it
  * needs no poisoning, nothing ever saw it), or to the pool. */
 static void store_unget(struct store *st, struct seg_tcache *tc, struct seg *s)
@@ -857,6 +873,11 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 			return -ENOMEM;
 		}
 		store_account_new(st, false);
+		/* No thread is registered yet: on_alloc(NULL) (ibr and he give
+		 * birth era 0, which only widens the node's interval).  The first
+		 * segment is linked below; the others are stamped again by
+		 * seg_take when a push takes them. */
+		pb_reclaim_on_alloc(rc->ops, NULL, &s->smr);
 		s->pool_next = st->free;
 		st->free = s;
 		st->nfree++;
@@ -1046,13 +1067,13 @@ static size_t segmented_push_batch(struct pb_queue *q, struct pb_qthread *t, con
 		nxt = atomic_load_explicit(&s->next, memory_order_acquire);
 		if (nxt == NULL) {
 			if (!spare)
-				spare = store_get(q->st, &t->tc, !q->bounded);
+				spare = seg_take(q, t, !q->bounded);
 			if (!spare && q->bounded) {
 				/* Ask the reclaimer for what it can free now, once
 				 * (outside any operation: holds dropped). */
 				seg_drop_holds(ro, t);
 				pb_reclaim_barrier(ro, q->rc.dom, rt);
-				spare = store_get(q->st, &t->tc, false);
+				spare = seg_take(q, t, false);
 				if (!spare) {
 					/* relaxed: a hint; missing it only delays reuse */
 					if (!atomic_load_explicit(&q->starved, memory_order_relaxed))
@@ -1317,6 +1338,17 @@ static void segmented_quiescent(struct pb_queue *q, struct pb_qthread *t)
 static void segmented_offline(struct pb_queue *q, struct pb_qthread *t)
 {
 	seg_drop_holds(q->rc.ops, t); /* a parked thread pins nothing */
+	if (q->bounded) {
+		/* Nor keeps retired segments that only it can free (a per-thread
+		 * list: hp, ck_epoch, liburcu batches): with a bounded supply a
+		 * producer may need them while we sleep.  This is the flush that
+		 * the reclaimers' held_max declarations count on (segmented_check). */
+		struct seg_tcache *prev_tc = tl_tcache;
+
+		tl_tcache = &t->tc;
+		pb_reclaim_barrier(q->rc.ops, q->rc.dom, t->rt);
+		tl_tcache = prev_tc;
+	}
 	tcache_flush(&t->tc);         /* nor keeps freed segments from others */
 	pb_reclaim_offline(q->rc.ops, t->rt);
 }
@@ -1359,28 +1391,46 @@ static void segmented_stats(struct pb_queue *q, struct pb_queue_stats *out)
 }
 
 /*
- * The least bounded supply that can make progress.  The chain needs a
- * current segment and a successor to link when it fills (the first is taken
- * at create): with one segment the first push that fills it can never go on,
- * whatever the reclaimer.  Beyond that every proven scheme gives retired
- * segments back: a starving producer runs the reclaimer's barrier and raises
- * `starved`, which makes each consumer run its own on its next empty pop;
- * what a barrier cannot free is what some thread protects, and protection
- * is held only while a thread runs an operation (hp's held slots are
- * dropped when it parks), so it ends.  Measured on the 2-core VM (seg-size
- * 1, p=2 w=2): hp, ckepoch, urcu-memb and urcu-qsbr all finish at seg-count
- * 2 and stall at 1.  Limbo (which loses segments, the seed's failure) and
- * none (never reuses) stall once the supply is used up, by design: they are
- * not refused, their stall is what a bounded run of them shows.
+ * The least bounded supply that can make progress: 2 + held x threads.  The
+ * chain needs a current segment and a successor to link when it fills (the
+ * first is taken at create): with one segment the first push that fills it
+ * can never go on, whatever the reclaimer.  Beyond that, retired segments
+ * come back through the shortage flushes: a producer that finds the pool
+ * empty runs the reclaimer's barrier and raises `starved`, which makes a
+ * consumer run its own on its next empty pop, and with a bounded supply
+ * every thread runs one before it parks (segmented_offline).  What a flush
+ * cannot free is what an operation in progress protects (it ends), plus
+ * what the reclaimer declares it may keep per thread through its flush
+ * (pb_reclaim_held_max: hp 1, limbo its ring's share; none has no bound and
+ * is refused).  Measured on the 2-core VM (seg-size 1, p=2 w=2): every proven
+ * scheme finishes at exactly this minimum (tests/test_cli.sh) and at seg-count
+ * 2; limbo loses segments (the seed's failure) and stalls once its losses
+ * use the supply up, by design.
  */
 static const char *segmented_check(const struct pb_optvals *opts, const struct pb_reclaim_ops *rc,
-				   unsigned threads, char *buf, size_t len)
+				   const struct pb_optvals *rcopts, unsigned threads, char *buf, size_t len)
 {
-	(void)rc;
-	(void)threads;
-	if (pb_opt_get(opts, "seg-supply") == SUPPLY_BOUNDED && pb_opt_get(opts, "seg-count") < 2) {
-		snprintf(buf, len, "seg-supply bounded needs seg-count >= 2 (a current and a next "
-			 "segment), got %lld", (long long)pb_opt_get(opts, "seg-count"));
+	const long long have = (long long)pb_opt_get(opts, "seg-count");
+	unsigned held = 0;
+	unsigned long long need;
+
+	if (pb_opt_get(opts, "seg-supply") != SUPPLY_BOUNDED)
+		return NULL;
+	if (rc && rcopts)
+		held = pb_reclaim_held_max(rc, rcopts, threads);
+	if (held == PB_RC_HELD_UNBOUNDED) {
+		snprintf(buf, len, "seg-supply bounded cannot make progress with reclaimer %s (it holds "
+			 "retired segments without bound); use seg-supply alloc or another reclaimer",
+			 rc->name);
+		return buf;
+	}
+	/* the chain's current and next segment, plus what each thread's
+	 * reclaimer record may keep that no barrier frees (held_max) */
+	need = 2ull + (unsigned long long)held * threads;
+	if ((unsigned long long)have < need) {
+		snprintf(buf, len, "seg-supply bounded needs seg-count >= %llu for %s with %u threads "
+			 "(2 + %u held back per thread), got %lld", need, rc ? rc->name : "-", threads,
+			 held, have);
 		return buf;
 	}
 	return NULL;

@@ -117,13 +117,14 @@ struct pb_queue_ops {
 			   uint64_t timeout_ns);
 	/*
 	 * NULL, or a check of a whole configuration before anything runs:
-	 * options together with the reclaimer (NULL if none) and the number of
+	 * options together with the reclaimer (NULL if none) and its options
+	 * (rcopts, NULL if none; e.g. for pb_reclaim_held_max) and the number of
 	 * threads.  Returns NULL if it can make progress, else writes one line
 	 * into buf (what is needed, e.g. "seg-supply bounded needs seg-count >= 2
 	 * ...") and returns buf; poolbench refuses the run with it.
 	 */
 	const char *(*check)(const struct pb_optvals *opts, const struct pb_reclaim_ops *rc,
-			     unsigned threads, char *buf, size_t len);
+			     const struct pb_optvals *rcopts, unsigned threads, char *buf, size_t len);
 	/* Approximate number of queued jobs (for reports only). */
 	size_t (*size)(struct pb_queue *q);
 	void (*stats)(struct pb_queue *q, struct pb_queue_stats *st);

@@ -29,6 +29,8 @@
  *   quiescent(rt)                        outside begin/end: "I hold nothing"
  *   offline(rt) ... online(rt)           around parking (QSBR needs it)
  *   thread_unregister(dom, rt)           outside begin/end
+ *   on_alloc(rt, node)                   (optional) before a node is published,
+ *                                        fresh or reused; rt may be NULL
  * retire may be called inside or outside begin/end.  fn may run on any
  * thread, including inside retire, barrier or destroy.
  */
@@ -114,7 +116,26 @@ struct pb_reclaim_ops {
 	 * offline or not in a section. */
 	void (*barrier)(struct pb_reclaim *dom, struct pb_rthread *rt);
 	void (*stats)(const struct pb_reclaim *dom, struct pb_reclaim_stats *st);
+
+	/* Optional: @node is about to be made reachable (freshly allocated or taken
+	 * back from a pool for reuse) by registered thread @rt; @rt is NULL when no
+	 * thread is registered (a backend pre-filling its pool at create).  Era
+	 * schemes (ibr, he) stamp the node's birth era here; the stamp must happen
+	 * before the store that publishes the node.  Writes only the node's
+	 * pb_smr_node bytes.  NULL: nothing to do. */
+	void (*on_alloc)(struct pb_rthread *rt, struct pb_smr_node *node);
+	/* Optional: how many retired nodes one registered thread may keep unfreed
+	 * that no other thread's barrier() can free (its private pending list up
+	 * to the next scan, plus what its last scan left because others pinned
+	 * it), with @threads registered threads and @opts this scheme's options.
+	 * A backend with a bounded supply adds threads x this to its own need
+	 * (see segmented_check).  PB_RC_HELD_UNBOUNDED: no bound (none never
+	 * frees).  NULL: 0 (every retired node can be freed by any barrier once
+	 * nobody protects it). */
+	unsigned (*held_max)(const struct pb_optvals *opts, unsigned threads);
 };
+
+#define PB_RC_HELD_UNBOUNDED 0xffffffffu
 
 /* Wrappers for the optional hooks. */
 static inline void pb_reclaim_quiescent(const struct pb_reclaim_ops *o, struct pb_rthread *rt)
@@ -143,6 +164,17 @@ static inline void pb_reclaim_barrier(const struct pb_reclaim_ops *o, struct pb_
 {
 	if (o->barrier)
 		o->barrier(d, rt);
+}
+static inline void pb_reclaim_on_alloc(const struct pb_reclaim_ops *o, struct pb_rthread *rt,
+				       struct pb_smr_node *node)
+{
+	if (o->on_alloc)
+		o->on_alloc(rt, node);
+}
+static inline unsigned pb_reclaim_held_max(const struct pb_reclaim_ops *o,
+					   const struct pb_optvals *opts, unsigned threads)
+{
+	return o->held_max ? o->held_max(opts, threads) : 0;
 }
 void pb_reclaim_get_stats(const struct pb_reclaim_ops *o, const struct pb_reclaim *d,
 			  struct pb_reclaim_stats *st);

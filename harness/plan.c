@@ -737,7 +737,8 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			if (pt->q->check) {
 				char why[512];
 
-				if (pt->q->check(&pt->qopts, pt->rc, pt->producers + pt->workers, why,
+				if (pt->q->check(&pt->qopts, pt->rc, pt->rc ? &pt->rcopts : NULL,
+						 pt->producers + pt->workers, why,
 						 sizeof(why)))
 					pb_usage_error_opt("backend-opt", "backend %s with reclaimer %s, %u "
 							   "threads: %s", pt->q->name,

@@ -347,6 +347,20 @@ static void ckepoch_stats(const struct pb_reclaim *cd, struct pb_reclaim_stats *
 	st->leaked = 0;
 }
 
+/*
+ * Hold-back under a bounded supply (held_max): 0.  barrier() waits one grace
+ * period (for threads inside a section, which end) and dispatches every node
+ * the caller deferred, and a backend flushes each thread at a shortage
+ * (barrier on an empty supply or a starved hint, and before parking), so no
+ * node stays on a record past its flush.
+ */
+static unsigned ckepoch_held_max(const struct pb_optvals *opts, unsigned threads)
+{
+	(void)opts;
+	(void)threads;
+	return 0;
+}
+
 const struct pb_reclaim_ops pb_reclaim_ckepoch = {
 	.abi = PB_ABI_VERSION,
 	.name = "ckepoch",
@@ -367,5 +381,6 @@ const struct pb_reclaim_ops pb_reclaim_ckepoch = {
 	.offline = NULL,
 	.online = NULL,
 	.barrier = ckepoch_barrier,
+	.held_max = ckepoch_held_max,
 	.stats = ckepoch_stats,
 };

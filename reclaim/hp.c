@@ -337,6 +337,25 @@ static void hp_stats(const struct pb_reclaim *cd, struct pb_reclaim_stats *st)
 	st->leaked = 0;
 }
 
+/*
+ * Hold-back under a bounded supply (held_max).  A backend flushes each
+ * thread at a shortage: barrier() when it finds the supply empty or is told
+ * another thread starves, and (segmented, bounded) barrier() before parking.
+ * hp's barrier scans the caller's list and frees everything no hazard names;
+ * what stays is what other threads' hazards name at that moment, and those
+ * stay on this thread's list until its next flush even after the hazard
+ * moves.  A thread's hazards name at most one retired node at a time when,
+ * as in segmented, a thread protects one node per queue operation and a
+ * node it protects is retired at most once: so each thread can cause at
+ * most one node to stay behind: 1 per thread.
+ */
+static unsigned hp_held_max(const struct pb_optvals *opts, unsigned threads)
+{
+	(void)opts;
+	(void)threads;
+	return 1;
+}
+
 const struct pb_reclaim_ops pb_reclaim_hp = {
 	.abi = PB_ABI_VERSION,
 	.name = "hp",
@@ -360,4 +379,5 @@ const struct pb_reclaim_ops pb_reclaim_hp = {
 	.online = NULL,
 	.barrier = hp_barrier,
 	.stats = hp_stats,
+	.held_max = hp_held_max,
 };

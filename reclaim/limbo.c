@@ -232,6 +232,23 @@ static void limbo_stats(const struct pb_reclaim *dc, struct pb_reclaim_stats *st
 	pthread_mutex_unlock(&d->mu);
 }
 
+/*
+ * Hold-back under a bounded supply: the ring keeps up to limbo-size retired
+ * segments for the whole domain (a thread's share: limbo-size / threads,
+ * rounded up), and there is no barrier to flush it.  Segments still
+ * referenced at eviction are lost until destroy (the seed's failure); that
+ * loss has no bound and is what a bounded run of limbo shows, so only the
+ * ring is declared.
+ */
+static unsigned limbo_held_max(const struct pb_optvals *opts, unsigned threads)
+{
+	uint64_t cap = (uint64_t)pb_opt_get(opts, "limbo-size");
+
+	if (threads == 0)
+		threads = 1;
+	return (unsigned)((cap + threads - 1) / threads);
+}
+
 const struct pb_reclaim_ops pb_reclaim_limbo = {
 	.abi = PB_ABI_VERSION,
 	.name = "limbo",
@@ -253,4 +270,5 @@ const struct pb_reclaim_ops pb_reclaim_limbo = {
 	.online = NULL,
 	.barrier = NULL, /* the seed has no way to flush its ring */
 	.stats = limbo_stats,
+	.held_max = limbo_held_max,
 };

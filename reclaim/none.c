@@ -110,6 +110,14 @@ static void none_stats(const struct pb_reclaim *d, struct pb_reclaim_stats *st)
 	st->leaked = 0;
 }
 
+/* Never frees before destroy: every retired node is held back. */
+static unsigned none_held_max(const struct pb_optvals *opts, unsigned threads)
+{
+	(void)opts;
+	(void)threads;
+	return PB_RC_HELD_UNBOUNDED;
+}
+
 const struct pb_reclaim_ops pb_reclaim_none = {
 	.abi = PB_ABI_VERSION,
 	.name = "none",
@@ -131,4 +139,5 @@ const struct pb_reclaim_ops pb_reclaim_none = {
 	.online = NULL,
 	.barrier = NULL,
 	.stats = none_stats,
+	.held_max = none_held_max,
 };

@@ -12,9 +12,12 @@
 	X(hp) \
 	X(urcu_memb) \
 	X(urcu_qsbr) \
+	X(urcu_bp) \
 	X(ckepoch) \
 	X(limbo) \
 	X(none) \
+	X(ibr) \
+	X(he) \
 	/* end of list */
 
 #define X(n) extern const struct pb_reclaim_ops pb_reclaim_##n;

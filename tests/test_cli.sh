@@ -81,7 +81,8 @@ bad_input "unknown backend with suggestion" "did you mean '$first_backend'" --ba
 bad_input "unknown backend names the value" "'nosuchqueue'" --backend nosuchqueue
 bad_input "--submit-batch 0" "value 0 is out of range for --submit-batch, allowed: 1 .. 4096" --submit-batch 0
 bad_input "--submit-batch over 4096" "value 4097 is out of range for --submit-batch" --submit-batch 1,4097
-bad_input "bounded supply below the minimum" "seg-supply bounded needs seg-count >= 2" --backend segmented --reclaim hp --seg-size 1 --seg-count 1 --seg-supply bounded --producers 2 --workers 2
+bad_input "bounded supply below the minimum" "seg-supply bounded needs seg-count >= 6 for hp with 4 threads" --backend segmented --reclaim hp --seg-size 1 --seg-count 5 --seg-supply bounded --producers 2 --workers 2
+bad_input "bounded supply with a reclaimer that never frees" "cannot make progress with reclaimer none" --backend segmented --reclaim none --seg-supply bounded
 bad_input "--submit-batch > 1 in latency mode" "--submit-batch 8 needs --mode throughput" --mode latency --submit-batch 8
 bad_input "unknown workload" "'${first_workload}${first_workload: -1}'" --workload "${first_workload}${first_workload: -1}"
 rc_backend=$(awk '/^  [^ ]/{b=$1} /^reclaimers:/{exit} /flags:.*reclaim/{print b; exit}' "$T/list")
@@ -311,13 +312,51 @@ statuses_are "urcu-memb and urcu-qsbr finish seg-size 1 with a bounded supply of
 	--seg-size 1 --seg-count 16 --seg-supply bounded --workers 2 --jobs 3000
 
 # ---- the computed minimum bounded supply is enough for every proven scheme ----
-# segmented's check refuses seg-count < 2 with seg-supply bounded (above);
-# at exactly 2, seg-size 1, 2 producers and 2 workers, each proven scheme
-# finishes (a stall fails the check).
-statuses_are "every proven scheme finishes at the minimum bounded supply (seg-count 2, seg-size 1, 2x2)" \
-	"hp=ok ckepoch=ok urcu-memb=ok urcu-qsbr=ok" "$T/minsup" --backend segmented \
-	--reclaim hp,ckepoch,urcu-memb,urcu-qsbr --seg-size 1 --seg-count 2 --seg-supply bounded \
-	--producers 2 --workers 2 --jobs 3000
+# Generated from the registry: every reclaimer that 'list' flags proven and
+# not no-reuse.  segmented_check computes the minimum (2 + held_max x
+# threads); the refusal of seg-count 1 names it.  At exactly that minimum,
+# seg-size 1, 2 producers and 2 workers, each scheme must finish (a stall
+# fails the check: watchdog 30 s), and one below it must be refused.
+PROVEN=$(awk '/^reclaimers:$/ {in_r = 1; next} /^[a-z]+:$/ {in_r = 0}
+	in_r && /^  [^ ]/ {name = $1}
+	in_r && /^    flags:/ && /proven/ && !/no-reuse/ {print name}' "$T/list")
+declare -A min_of=()
+for r in $PROVEN; do
+	"$PB" run --quiet --backend segmented --reclaim "$r" --seg-size 1 --seg-count 1 \
+		--seg-supply bounded --producers 2 --workers 2 --jobs 100 --reps 1 \
+		--out "$T/minq_$r" >/dev/null 2>"$T/bad.err"
+	rc=$?
+	m=$(sed -n 's/.*needs seg-count >= \([0-9][0-9]*\) for .*/\1/p' "$T/bad.err")
+	if [ -z "$m" ]; then
+		fail "$r: seg-count 1 refused with the computed minimum" "rc=$rc" "$(cat "$T/bad.err")"
+		continue
+	fi
+	check_refused "$r: seg-count 1 refused, naming the minimum $m" "needs seg-count >= $m for $r" \
+		$rc "$T/minq_$r/results.csv"
+	min_of[$r]=$m
+	if [ "$m" -gt 2 ]; then
+		"$PB" run --quiet --backend segmented --reclaim "$r" --seg-size 1 --seg-count $((m - 1)) \
+			--seg-supply bounded --producers 2 --workers 2 --jobs 100 --reps 1 \
+			--out "$T/minb_$r" >/dev/null 2>"$T/bad.err"
+		check_refused "$r: seg-count $((m - 1)), one below the minimum, refused" \
+			"needs seg-count >= $m" $? "$T/minb_$r/results.csv"
+	fi
+done
+# One run per distinct minimum, all its schemes together.
+for m in $(printf '%s\n' "${min_of[@]}" | sort -un); do
+	list="" want=""
+	for r in $PROVEN; do
+		if [ "${min_of[$r]:-}" = "$m" ]; then
+			list="$list${list:+,}$r"
+			want="$want${want:+ }$r=ok"
+		fi
+	done
+	# noisy (the shared machine slowed down around a row) also finished
+	statuses_are "finish at the computed minimum seg-count $m (seg-size 1, 2x2): $list" \
+		"$want" "$T/minsup$m" --backend segmented --reclaim "$list" --seg-size 1 \
+		--seg-count "$m" --seg-supply bounded --producers 2 --workers 2 --jobs 2000 \
+		--canary-tol 1000
+done
 
 # ---- a child never outlives its parent, nor its own deadline -----------------
 # child_of PID: the first child process of PID (from /proc, no procps needed).

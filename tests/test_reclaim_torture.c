@@ -66,7 +66,7 @@ static bool selected(const struct pb_reclaim_ops *o)
 
 /* ---- objects ---------------------------------------------------------- */
 
-static struct obj *obj_new(struct run *r, uint64_t slot, uint64_t version)
+static struct obj *obj_new(struct run *r, struct pb_rthread *rt, uint64_t slot, uint64_t version)
 {
 	struct obj *o = NULL;
 
@@ -95,6 +95,8 @@ static struct obj *obj_new(struct run *r, uint64_t slot, uint64_t version)
 		}
 	}
 	memset(&o->node, 0, sizeof(o->node));
+	/* as a backend does before publishing a node (ibr/he: birth era) */
+	pb_reclaim_on_alloc(r->ops, rt, &o->node);
 	memset(o->payload, 0x11, sizeof(o->payload));
 	atomic_store_explicit(&o->slot, slot, memory_order_relaxed);
 	atomic_store_explicit(&o->version, version, memory_order_relaxed);
@@ -308,7 +310,7 @@ static void *reader_main(void *arg)
 
 static void writer_one(struct run *r, struct pb_rthread *rt, int slot, uint64_t version, bool in_section)
 {
-	struct obj *n = obj_new(r, (uint64_t)slot, version), *old;
+	struct obj *n = obj_new(r, rt, (uint64_t)slot, version), *old;
 
 	if (in_section)
 		r->ops->begin(rt);
