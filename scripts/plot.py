@@ -745,14 +745,46 @@ def label_cols(res, rows, exclude):
     # An x read from an *_opts column: that column varies with x, so it does
     # not split a line (unless another option in it varies too).
     exclude = set(exclude) | {res.opt_x[x] for x in exclude if x in getattr(res, "opt_x", {})}
-    return [c for c in res.keys if c not in NOT_IN_LABEL and c not in exclude and
+    cols = [c for c in res.keys if c not in NOT_IN_LABEL and c not in exclude and
             (g[c].nunique() > 1).any() and
             (c not in ("pin_workers", "pin_producers") or placement_varies(rows, c))]
+    # backend_opts is a key but not a label: when it splits a series (an
+    # option axis such as readiness=stamp,bitmap), name the options that
+    # differ, or the lines share one label.
+    if "backend_opts" in rows.columns and "backend_opts" not in exclude and \
+            (g["backend_opts"].nunique() > 1).any():
+        axis_cols = {"seg-size": "seg_size", "seg-count": "seg_count", "capacity": "capacity",
+                     "seg-supply": "seg_supply"}
+        vals = {}
+        for (ser, wl), sub in g:
+            for o in sub["backend_opts"].unique():
+                for kv in str(o).split(";"):
+                    if "=" in kv:
+                        k, v = kv.split("=", 1)
+                        vals.setdefault((ser, wl, k), set()).add(v)
+        names = sorted({k for (_, _, k), v in vals.items() if len(v) > 1 and
+                        axis_cols.get(k) not in cols and axis_cols.get(k) not in exclude and
+                        "opt:" + k not in exclude})
+        cols += ["opt:" + k for k in names]
+    return cols
+
+
+def backend_opt(row, name):
+    """Value of backend option @name in the row's backend_opts ("" if absent)."""
+    for kv in str(row.get("backend_opts", "")).split(";"):
+        if kv.startswith(name + "="):
+            return kv[len(name) + 1:]
+    return ""
 
 
 def label_of(row, cols, short=True):
     extra = []
     for c in cols:
+        if c.startswith("opt:"):
+            v = backend_opt(row, c[4:])
+            if v:
+                extra.append("%s=%s" % (c[4:], v))
+            continue
         name = {"producers": "p", "workers": "w", "seg_size": "seg", "seg_count": "segs",
                 "pin_workers": "pin"}.get(c, c) if short else c
         extra.append("%s=%s" % (name, row[c]))

@@ -15,7 +15,7 @@ do not drift with the machine's load as timings do) and prints, per job:
 Usage: scripts/profile.py [--poolbench PATH] [--top N] -- RUN-ARGS...
   e.g. scripts/profile.py -- --backend segmented --reclaim hp --workers 1
 The RUN-ARGS go to "poolbench run"; --jobs defaults to 100000 and the script
-adds --reps 1 --warmup 0 --cov 0 --no-calibrate.  Build with debug symbols
+adds --reps 1 --warmup 0 --cov 0 (and --no-calibrate where the build knows it).  Build with debug symbols
 or not (function names come from the symbol table; build/ is a release
 build with symbols kept).
 
@@ -128,11 +128,14 @@ def main():
     if "--jobs" not in args:
         args += ["--jobs", "100000"]
     jobs = int(args[args.index("--jobs") + 1])
+    # An older build (a before/after comparison) may not know --no-calibrate.
+    helptext = subprocess.run([pb, "run", "--help"], capture_output=True, text=True)
+    nocal = ["--no-calibrate"] if "--no-calibrate" in helptext.stdout + helptext.stderr else []
     with tempfile.TemporaryDirectory(prefix="pb-profile-") as tmp:
         cmd = ["valgrind", "--tool=callgrind", "--dump-instr=yes",
                "--callgrind-out-file=" + os.path.join(tmp, "cg.%p"), pb, "run"] + args + \
-              ["--reps", "1", "--warmup", "0", "--cov", "0", "--no-calibrate", "--quiet",
-               "--out", os.path.join(tmp, "out")]
+              ["--reps", "1", "--warmup", "0", "--cov", "0", "--quiet"] + nocal + \
+              ["--out", os.path.join(tmp, "out")]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             die("poolbench under callgrind failed (exit %d): %s" % (r.returncode, r.stderr.strip().splitlines()[-1:]))

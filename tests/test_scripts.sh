@@ -133,6 +133,28 @@ if len(seen) < 7 or bad:
     sys.exit(1)
 PYEOF
 
+# ---- plot.py: a backend option axis splits a series into labelled lines ---------
+# (--backend-opt readiness=stamp,bitmap: the two lines of segmented/hp must not
+# share one legend label)
+mkdir -p "$T/optaxis"
+"$PY" - "$FIX/queues.csv" "$T/optaxis/results.csv" <<'PYEOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+for r in rows:  # as a run with the axis writes them: every segmented row names its value
+    if r["backend"] == "segmented":
+        r["backend_opts"] = r["backend_opts"] + ";readiness=stamp"
+seg = [dict(r) for r in rows if r["backend"] == "segmented" and r["reclaim"] == "hp"]
+for r in seg:
+    r["backend_opts"] = r["backend_opts"].replace("readiness=stamp", "readiness=bitmap")
+    r["ns_per_job"] = "%.3f" % (float(r["ns_per_job"]) * 2)
+out = csv.DictWriter(open(sys.argv[2], "w", newline=""), fieldnames=list(rows[0].keys()))
+out.writeheader()
+out.writerows(rows + seg)
+PYEOF
+"$PY" "$ROOT/scripts/plot.py" "$T/optaxis/results.csv" --x workers >"$T/optaxis/out" 2>&1
+check "plot.py: a backend option that varies names itself in the legend (readiness=bitmap)" \
+	sidecar "$T/optaxis/generic.json" "any(x.startswith('segmented/hp') and 'readiness=bitmap' in x for x in series) and all(len(p['series']) == len(set(p['series'])) for p in s['panels'])"
+
 # ---- plot.py: kind from the axes, old CLI, --x, degrading --------------------
 mkdir -p "$T/auto"
 for k in worker-scale latency segment-size reclaim channel placement; do
