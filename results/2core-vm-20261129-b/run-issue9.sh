@@ -4,8 +4,9 @@
 # where stated, medians.  Usage: run.sh OUTDIR ROUNDS
 set -u
 OUT=${1:?}; ROUNDS=${2:-3}
+# the "before" build: git worktree add /tmp/old 88f025d && (cd /tmp/old && meson setup build -Dbuildtype=release && ninja -C build)
 OLD=/tmp/old/build/harness/poolbench
-NEW=/work/main/build/harness/poolbench
+NEW=build/harness/poolbench
 PIN="--pin-workers compact --pin-producers compact"
 NC="--no-calibrate"
 mkdir -p "$OUT"
@@ -16,7 +17,7 @@ for r in $(seq 1 "$ROUNDS"); do
     $B run --backend segmented --reclaim hp,ckepoch,urcu-memb,urcu-qsbr --workers 1,2 --jobs 1000000 --reps 3 --cov 0 $PIN $X --out "$OUT/$bin-seg64-$r" >/dev/null 2>&1
     $B run --backend segmented --reclaim hp,ckepoch --workers 2 --seg-size 1 --seg-count 128 --jobs 200000 --reps 3 --cov 0 $PIN $X --out "$OUT/$bin-seg1-$r" >/dev/null 2>&1
     $B run --backend segmented,mutex,ckring --reclaim hp --workers 2,8 --jobs 1000000 --reps 3 --cov 0 $X --out "$OUT/$bin-over-$r" >/dev/null 2>&1
-    $B sweep /work/main/scripts/presets/quick.ini --reps 2 $X --out "$OUT/$bin-quick-$r" >/dev/null 2>&1
+    $B sweep scripts/presets/quick.ini --reps 2 $X --out "$OUT/$bin-quick-$r" >/dev/null 2>&1
   done
   $NEW run --backend segmented,mutex,ckring --reclaim hp --submit-batch 1,64 --jobs 1000000 --reps 3 --cov 0 $PIN $NC --out "$OUT/new-sbatch-$r" >/dev/null 2>&1
   $NEW run --backend segmented --reclaim hp --backend-opt readiness=stamp,bitmap --submit-batch 1,64 --seg-size 64,1 --workers 1,2 --jobs 500000 --reps 3 --cov 0 $PIN $NC --out "$OUT/new-ready-$r" >/dev/null 2>&1

@@ -4,7 +4,7 @@
 # then the queues preset with its figure.
 set -u
 OUT=${1:?}
-NEW=/work/main/build/harness/poolbench
+NEW=build/harness/poolbench
 mkdir -p "$OUT"
 for pw in "1 1" "2 2"; do
   set -- $pw
@@ -12,5 +12,5 @@ for pw in "1 1" "2 2"; do
     --backend-opt readiness=stamp,bitmap --producers $1 --workers $2 --jobs 300000 --reps 5 --cov 0 \
     --no-calibrate --out "$OUT/table-p$1w$2" >"$OUT/table-p$1w$2.log" 2>&1
 done
-cd /work/main && BUILD=build scripts/run-presets.sh "$OUT/presets" queues >"$OUT/presets.log" 2>&1
+cd . && BUILD=build scripts/run-presets.sh "$OUT/presets" queues >"$OUT/presets.log" 2>&1
 touch "$OUT/DONE"
