@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 # The whole test suite, in four build configurations:
 #   build-test   debugoptimized                         all suites
-#   build-asan   ASan + UBSan                            all suites
+#   build-asan   ASan + UBSan                            all but scripts (plot.py,
+#                                                        report.py, links, profile: no C
+#                                                        code of ours runs there that
+#                                                        the test build does not cover)
 #   build-tsan   TSan                                    unit, conformance, torture
 #   build-delay  delay injection (random yields)         conformance, torture
 # Results are counted from each build's meson-logs/testlog.json; the last
@@ -55,7 +58,7 @@ scripts/setup.sh || { echo "test.sh: setup failed"; echo "0 passed, 1 failed"; e
 # name | meson options | suites ("" = all)
 CONFIGS=(
 	"test|-Dbuildtype=debugoptimized|"
-	"asan|-Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Djemalloc=disabled|"
+	"asan|-Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Djemalloc=disabled|unit conformance torture integration cli"
 	"tsan|-Dbuildtype=debugoptimized -Db_sanitize=thread -Djemalloc=disabled|unit conformance torture"
 	"delay|-Dbuildtype=debugoptimized -Ddelay_inject=true|conformance torture"
 )
@@ -94,7 +97,13 @@ PYEOF
 for entry in "${CONFIGS[@]}"; do
 	IFS='|' read -r name opts suites <<<"$entry"
 	case " $SELECT " in *" $name "*) ;; *) continue ;; esac
-	[ -n "$ONLY" ] && suites=${suites:-unit conformance torture integration}
+	if [ -n "$ONLY" ]; then # plug-in suites only: drop cli and scripts
+		only_suites=
+		for s in ${suites:-unit conformance torture integration}; do
+			case $s in unit|conformance|torture|integration) only_suites+="${only_suites:+ }$s" ;; esac
+		done
+		suites=$only_suites
+	fi
 	dir="build-$name"
 	t0=$(date +%s)
 	echo

@@ -38,7 +38,7 @@ static inline bool tc_slow_build(void)
 /*
  * Scale a job count: n in normal builds, n/2 under ASan or delay injection,
  * n/5 under TSan, times PB_TEST_MULT if set (the torture tier runs the same
- * programs with PB_TEST_MULT=4 or 5); PB_TEST_SCALE (a percentage of n,
+ * programs with PB_TEST_MULT=3 or 5); PB_TEST_SCALE (a percentage of n,
  * e.g. 10 or 400) overrides the build's own factor.
  * Never returns less than 16.
  */
