@@ -537,11 +537,15 @@ def summary_columns(summary, metric):
 class Figure:
     """A matplotlib figure plus the record of what was drawn (the sidecar)."""
 
-    def __init__(self, res, kind, title, nrows, ncols, w=5.4, h=4.0):
+    def __init__(self, res, kind, title, nrows, ncols, w=5.4, h=4.0, shared_legend=False):
         import matplotlib.pyplot as plt
         self.res = res
         self.kind = kind
         self.title = title
+        # One legend for the whole figure, right of the panels, instead of one
+        # per panel (a figure with 20-30 series: per-panel legends cover the data).
+        self.shared_legend = shared_legend
+        self.legend_items = {}
         self.fig, self.axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows + 0.9),
                                            squeeze=False)
         self.panels = []
@@ -578,7 +582,10 @@ class Figure:
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(True, which="major", alpha=0.3)
-        if series:
+        if series and self.shared_legend:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                self.legend_items.setdefault(lab, h)
+        elif series:
             ax.legend(fontsize=7)
         self.panels.append({"title": title, "xlabel": xlabel, "ylabel": ylabel,
                             "xscale": ax.get_xscale(), "yscale": ax.get_yscale(),
@@ -624,7 +631,13 @@ class Figure:
         self.fig.suptitle("poolbench: %s\n%s%s" % (self.title, res.machine,
                                                    "\n" + fixed if fixed else ""), fontsize=10)
         self.fig.text(0.5, 0.005, caption, ha="center", va="bottom", fontsize=7.5, wrap=True)
-        self.fig.tight_layout(rect=(0, 0.06, 1, 1))
+        right = 1.0
+        if self.legend_items:
+            labs = series_order([(lab, lab.split(" ")[0]) for lab in self.legend_items])
+            self.fig.legend([self.legend_items[lab] for lab, _ in labs], [lab for lab, _ in labs],
+                            loc="center right", fontsize=7, frameon=False)
+            right = 1.0 - 2.6 / self.fig.get_figwidth()  # about 2.6 in for the labels
+        self.fig.tight_layout(rect=(0, 0.06, right, 1))
         os.makedirs(out, exist_ok=True)
         files = []
         for ext in ("png", "svg"):
@@ -1250,7 +1263,7 @@ def fig_queues(res, metric, errors, title, x=None):
     wls = workloads_of(rows)
     ps = sorted(set(rows["producers"]), key=float)
     f = Figure(res, "queues", title or "%s per queue backend and reclaimer"
-               % AXIS.get(metric, metric), len(wls), len(ps), w=6.4, h=4.8)
+               % AXIS.get(metric, metric), len(wls), len(ps), w=6.4, h=4.8, shared_legend=True)
     for i, wl in enumerate(wls):
         for j, p in enumerate(ps):
             ax = f.axes[i][j]
