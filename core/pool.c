@@ -611,6 +611,13 @@ int pb_pool_create(const struct pb_pool_config *cfg, struct pb_pool **out)
 		struct pb_worker *w = &p->workers[i];
 
 		rc = -pthread_create(&w->thread, NULL, worker_main, w);
+		if (!rc) {
+			/* Named for profilers (perf report --sort comm); 15 chars max. */
+			char name[16];
+
+			snprintf(name, sizeof(name), "pb-w%u", i);
+			pthread_setname_np(w->thread, name);
+		}
 		if (rc) {
 			/* Threads never started count as exited. */
 			atomic_fetch_sub(&p->running, cfg->workers - i);
@@ -631,6 +638,7 @@ int pb_pool_create(const struct pb_pool_config *cfg, struct pb_pool **out)
 		rc = -pthread_create(&p->timer, NULL, timer_main, p);
 		if (rc)
 			goto fail_workers;
+		pthread_setname_np(p->timer, "pb-timer");
 		p->timer_started = true;
 	}
 	*out = p;

@@ -622,7 +622,10 @@ static int monitor_start(struct monitor *m, struct pb_pool *pool, struct pb_prog
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	return pthread_create(&m->th, NULL, monitor_main, m) ? -EAGAIN : 0;
+	if (pthread_create(&m->th, NULL, monitor_main, m))
+		return -EAGAIN;
+	pthread_setname_np(m->th, "pb-monitor");
+	return 0;
 }
 
 static void monitor_stop(struct monitor *m)
@@ -810,6 +813,12 @@ void pb_child_run(const struct pb_point *pt, unsigned rep, enum pb_fault fault,
 			fail(res, "starting producer threads", -EAGAIN);
 			snprintf(res->note, sizeof(res->note), "pthread_create failed for producer %u", i);
 			return; /* the process exits; threads die with it */
+		}
+		{
+			char name[16]; /* for profilers: perf report --sort comm */
+
+			snprintf(name, sizeof(name), "pb-p%u", i);
+			pthread_setname_np(p->th, name);
 		}
 		started++;
 	}

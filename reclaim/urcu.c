@@ -270,6 +270,8 @@ static int urcu_create(const struct pb_optvals *opts, struct pb_reclaim **out)
 		pthread_cond_init(&d->rwork, NULL);
 		pthread_cond_init(&d->rdone, NULL);
 		rc = pthread_create(&d->rthr, NULL, urcu_reclaim_main, d);
+		if (!rc)
+			pthread_setname_np(d->rthr, "pb-urcu-reclaim");
 		if (rc) {
 			pthread_cond_destroy(&d->rwork);
 			pthread_cond_destroy(&d->rdone);
