@@ -201,7 +201,7 @@ struct seg {
 	_Atomic uint64_t base;
 	struct seg *_Atomic next;
 	/* Pool-only pair, under store.mu; never poisoned (see Poisoning). */
-	struct seg *pool_next; /* free-pool link */
+	struct seg *pool_next; /* grave and dfree lists (the pool is an array) */
 	uint32_t pool_gen;     /* gen of the last incarnation, kept while poisoned */
 	uint64_t pool_rinv;    /* rinv of the next incarnation (I2b) */
 	_Atomic uint32_t *ready;  /* readiness=stamp: one stamp a slot, else NULL */
@@ -217,9 +217,16 @@ struct seg {
  */
 struct store {
 	pthread_mutex_t mu;
-	struct seg *free;    /* LIFO free pool */
+	/* LIFO free pool: an array of pointers, not a list through the
+	 * segments.  A refill then reads SEG_TCACHE pointers from one or two
+	 * lines of this array, where a list makes it chase pool_next through
+	 * segments that another core poisoned last (a dependent cache miss per
+	 * segment, with st->mu held).  freecap >= live always (store_reserve
+	 * at every birth), so pooling never allocates and cannot fail. */
+	struct seg **freev;
+	size_t nfree, freecap;
 	struct seg *grave;   /* type-stable schemes: over-cap segments kept mapped */
-	size_t nfree, cap;   /* cap 0: unlimited */
+	size_t cap;          /* cap 0: unlimited */
 	size_t seg_bytes;
 	uint32_t size;
 	bool type_stable;    /* reclaimer has PB_RC_TYPE_STABLE: never free while alive */
@@ -258,7 +265,8 @@ struct pb_queue {
 struct seg_tcache {
 	struct store *st;
 	bool on;
-	struct seg *cache, *dfree;
+	struct seg *cache[SEG_TCACHE]; /* taken from the top: cache[ncache - 1] */
+	struct seg *dfree;
 	unsigned ncache, ndfree;
 	uint64_t reused;
 	/* retires by this thread and free-function runs on its dfree path,
@@ -472,8 +480,10 @@ static void seg_free_mem(const struct store *st, struct seg *s)
 	free(s);
 }
 
-/* New incarnation of a pooled segment.  Caller holds st->mu (see I6 and the
- * close walk).  The stores are relaxed: the segment is published later by
+/* New incarnation of a segment the caller took out of the pool (or its
+ * cache): in no live chain and in no list, so no other thread -- the close
+ * walk included -- can reach it until it is linked (see "segment supply").
+ * The stores are relaxed: the segment is published later by
  * the release CAS that links it.  Stamps and jobs keep their poison (I2). */
 static void seg_reset(const struct store *st, struct seg *s)
 {
@@ -495,6 +505,27 @@ static void seg_reset(const struct store *st, struct seg *s)
 	atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
 }
 
+/* Room in the pool's array for every live segment (+1: the one being
+ * born).  Caller holds st->mu, or is create. */
+static bool store_reserve(struct store *st)
+{
+	size_t want = st->live + 1, cap;
+	struct seg **v;
+
+	if (st->freecap >= want)
+		return true;
+	cap = st->freecap ? st->freecap * 2 : 256;
+	while (cap < want)
+		cap *= 2;
+	v = realloc(st->freev, cap * sizeof(*v));
+	if (!v)
+		return false;
+	st->freev = v;
+	st->freecap = cap;
+	return true;
+}
+
+/* A birth: caller holds st->mu (or is create) and reserved its pool room. */
 static void store_account_new(struct store *st, bool after_create)
 {
 	st->allocated++;
@@ -510,9 +541,7 @@ static void store_put_locked(struct store *st, struct seg *s)
 {
 	if (st->cap == 0 || st->nfree < st->cap) {
 		seg_poison(st, s);
-		s->pool_next = st->free;
-		st->free = s;
-		st->nfree++;
+		st->freev[st->nfree++] = s; /* nfree < live <= freecap */
 	} else if (st->type_stable) {
 		seg_poison(st, s);
 		s->pool_next = st->grave;
@@ -529,14 +558,16 @@ static void store_put_locked(struct store *st, struct seg *s)
  * case (seg-supply=alloc; bounded supply keeps every segment in the shared
  * pool, where a starving producer can find it).
  *  - cache: segments taken from the pool SEG_TCACHE at a time under one
- *    lock, still poisoned; each is reset when this thread takes it.
+ *    lock (their pointers only: the pool is an array), still poisoned;
+ *    each is reset when this thread takes it, outside the lock, as is the
+ *    one a refill hands out directly.
  *  - dfree: segments the reclaimer freed while this thread was inside a
  *    queue call (the free function runs there for hp and ck_epoch), linked
  *    through pool_next and otherwise untouched; they are poisoned and
  *    pooled SEG_TCACHE at a time under one lock, at offline, at a starved
  *    hint and at unregister.
- * Why no lock is needed where there is none.  A cached segment came out of
- * the pool, so it is in no live chain: resetting it concerns nobody until
+ * Why no lock is needed where there is none.  A cached segment (or the one
+ * a refill returns) came out of the pool, so it is in no live chain: resetting it concerns nobody until
  * the release CAS that links it (I6), which is also what the close walk
  * follows.  A dfree segment may still be under the close walk (it can be
  * retired and freed while the walk runs, since the walk takes no
@@ -597,14 +628,12 @@ static void tcache_drain(struct seg_tcache *tc)
 	tcache_flush_locked(tc);
 	/* Cached segments are pool segments already (poisoned when they were
 	 * pooled, or reset spares nothing ever saw): relink, do not re-poison. */
-	for (struct seg *s = tc->cache, *n; s; s = n) {
+	for (unsigned i = 0; i < tc->ncache; i++) {
 		struct store *st = tc->st;
+		struct seg *s = tc->cache[i];
 
-		n = s->pool_next;
 		if (st->cap == 0 || st->nfree < st->cap) {
-			s->pool_next = st->free;
-			st->free = s;
-			st->nfree++;
+			st->freev[st->nfree++] = s;
 		} else if (st->type_stable) {
 			s->pool_next = st->grave;
 			st->grave = s;
@@ -613,7 +642,6 @@ static void tcache_drain(struct seg_tcache *tc)
 			st->live--;
 		}
 	}
-	tc->cache = NULL;
 	tc->ncache = 0;
 	pthread_mutex_unlock(&tc->st->mu);
 }
@@ -625,9 +653,12 @@ static struct seg *store_get(struct store *st, struct seg_tcache *tc, bool may_a
 	struct seg *s;
 
 	if (tc && tc->on && tc->ncache) {
-		s = tc->cache;
-		tc->cache = s->pool_next;
-		tc->ncache--;
+		s = tc->cache[--tc->ncache];
+		/* The next one's lines were last written by whichever core
+		 * poisoned it: start fetching its header for the next take now
+		 * (a hint only; the pointer array is ours). */
+		if (tc->ncache)
+			__builtin_prefetch(tc->cache[tc->ncache - 1], 1);
 		tc->reused++;
 		seg_reset(st, s); /* outside the lock: see "segment supply" above */
 		return s;
@@ -635,22 +666,15 @@ static struct seg *store_get(struct store *st, struct seg_tcache *tc, bool may_a
 	pthread_mutex_lock(&st->mu);
 	if (tc && tc->on)
 		tcache_flush_locked(tc); /* what this thread freed is supply too */
-	s = st->free;
-	if (s) {
-		st->free = s->pool_next;
-		st->nfree--;
+	if (st->nfree) {
+		s = st->freev[--st->nfree];
 		st->reused++;
-		seg_reset(st, s);
-		while (tc && tc->on && tc->ncache < SEG_TCACHE && st->free) {
-			struct seg *c = st->free;
-
-			st->free = c->pool_next;
-			st->nfree--;
-			c->pool_next = tc->cache;
-			tc->cache = c;
-			tc->ncache++;
-		}
+		/* Refill: pointers only, read from the array (no segment is
+		 * touched under the lock; each is reset when it is taken). */
+		while (tc && tc->on && tc->ncache < SEG_TCACHE && st->nfree)
+			tc->cache[tc->ncache++] = st->freev[--st->nfree];
 		pthread_mutex_unlock(&st->mu);
+		seg_reset(st, s); /* out of the pool: ours alone, as a cached one */
 		return s;
 	}
 	pthread_mutex_unlock(&st->mu);
@@ -660,6 +684,11 @@ static struct seg *store_get(struct store *st, struct seg_tcache *tc, bool may_a
 	if (!s)
 		return NULL;
 	pthread_mutex_lock(&st->mu);
+	if (!store_reserve(st)) {
+		pthread_mutex_unlock(&st->mu);
+		free(s);
+		return NULL;
+	}
 	store_account_new(st, true);
 	pthread_mutex_unlock(&st->mu);
 	return s;
@@ -686,9 +715,7 @@ static inline struct seg *seg_take(struct pb_queue *q, struct pb_qthread *t, boo
 static void store_unget(struct store *st, struct seg_tcache *tc, struct seg *s)
 {
 	if (tc && tc->on && tc->ncache < SEG_TCACHE) {
-		s->pool_next = tc->cache;
-		tc->cache = s;
-		tc->ncache++;
+		tc->cache[tc->ncache++] = s;
 		return;
 	}
 	pthread_mutex_lock(&st->mu);
@@ -700,15 +727,16 @@ static void store_free_all(struct store *st)
 {
 	struct seg *s, *n;
 
-	for (s = st->free; s; s = n) {
-		n = s->pool_next;
-		seg_free_mem(st, s);
-	}
+	for (size_t i = 0; i < st->nfree; i++)
+		seg_free_mem(st, st->freev[i]);
+	free(st->freev); /* nothing is pooled after this (destroy, or create failed) */
+	st->freev = NULL;
+	st->nfree = st->freecap = 0;
 	for (s = st->grave; s; s = n) {
 		n = s->pool_next;
 		seg_free_mem(st, s);
 	}
-	st->free = st->grave = NULL;
+	st->grave = NULL;
 }
 
 static void store_destroy(struct store *st)
@@ -863,7 +891,7 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 	q->bound = q->bounded ? (uint64_t)count * q->size : PB_QUEUE_UNBOUNDED;
 
 	for (int64_t i = 0; i < count; i++) {
-		struct seg *s = seg_alloc(st);
+		struct seg *s = store_reserve(st) ? seg_alloc(st) : NULL;
 
 		if (!s) {
 			store_free_all(st);
@@ -878,14 +906,10 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 		 * segment is linked below; the others are stamped again by
 		 * seg_take when a push takes them. */
 		pb_reclaim_on_alloc(rc->ops, NULL, &s->smr);
-		s->pool_next = st->free;
-		st->free = s;
-		st->nfree++;
+		st->freev[st->nfree++] = s;
 	}
 	/* The first segment comes from the pre-filled pool (not counted as reuse). */
-	first = st->free;
-	st->free = first->pool_next;
-	st->nfree--;
+	first = st->freev[--st->nfree];
 	atomic_init(&q->head, first);
 	atomic_init(&q->tail, first);
 	*out = q;
