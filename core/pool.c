@@ -1060,6 +1060,16 @@ void pb_pool_stats(const struct pb_pool *cp, struct pb_pool_stats *st)
 	st->timer_wakes = atomic_load_explicit(&p->timer_wakes, memory_order_relaxed);
 }
 
+uint64_t pb_pool_taken(const struct pb_pool *p)
+{
+	uint64_t taken = 0;
+
+	/* relaxed: each count only grows, a single writer each (worker_handle_batch) */
+	for (unsigned i = 0; i < p->nworkers; i++)
+		taken += atomic_load_explicit(&p->workers[i].taken, memory_order_relaxed);
+	return taken;
+}
+
 struct pb_queue *pb_pool_queue(struct pb_pool *p)
 {
 	return p->q;

@@ -140,6 +140,14 @@ int pb_pool_shutdown(struct pb_pool *p, uint64_t timeout_ns, struct pb_shutdown_
 void pb_pool_destroy(struct pb_pool *p);
 
 void pb_pool_stats(const struct pb_pool *p, struct pb_pool_stats *st);
+/*
+ * Jobs the workers have taken out of the queue so far, summed without a
+ * lock: each worker publishes its count once per batch, when it pops it, so
+ * the sum may lag by a batch per worker and never runs ahead.  For pacing a
+ * producer (the harness's --backlog: submitted - taken is what still sits
+ * in the queue, at most a batch per worker too high).
+ */
+uint64_t pb_pool_taken(const struct pb_pool *p);
 struct pb_queue *pb_pool_queue(struct pb_pool *p);
 const struct pb_queue_ops *pb_pool_queue_ops(const struct pb_pool *p);
 

@@ -239,7 +239,8 @@ struct producer {
 	int err;                   /* -errno or a PB_* status; 0 if fine */
 	enum pb_fault fault;       /* FAULT_LOSE / FAULT_DUP (tests), else FAULT_NONE */
 	const char *what;
-	/* latency mode: jobs submitted, read by the other producers (single writer) */
+	/* jobs submitted, read by the other producers (single writer): per job
+	 * in latency mode, at each look for room under --backlog */
 	_Atomic uint64_t nsub PB_ALIGNED;
 };
 
@@ -297,6 +298,50 @@ static uint64_t wait_room(struct producer *p, struct pb_producer *pr)
 	}
 }
 
+/*
+ * --backlog B (throughput mode): wait until fewer than B jobs sit in the
+ * queue -- submitted by every producer, less those the workers took
+ * (pb_pool_taken) -- and return how many this producer may submit before it
+ * looks again: its 1/P share of the room, at least 1.  @k: the jobs this
+ * producer submitted so far, published here for the others.  The bound
+ * holds to within what the counts' lags allow: a worker publishes taken
+ * per batch it pops (the queue then holds at most a batch per worker less
+ * than computed, never more), and with several producers each one's
+ * unpublished submissions are at most the share it was last given, so the
+ * queue never holds more than 2B.  One producer: never more than B.  The
+ * checks are per share, not per job (one relaxed load per worker and
+ * producer each time); while it waits the producer holds nothing (QSBR
+ * grace periods go on) and backs off to sleeps, so an oversubscribed run
+ * still progresses.
+ */
+static uint64_t wait_backlog(struct producer *p, struct pb_producer *pr, uint64_t k)
+{
+	const uint64_t limit = g_pt->backlog;
+	unsigned spins = 0;
+	int flushed = 0;
+
+	/* relaxed: single writer; the others use it as a bound (see above) */
+	atomic_store_explicit(&p->nsub, k, memory_order_relaxed);
+	for (;;) {
+		uint64_t sub = 0, taken = pb_pool_taken(p->pool);
+
+		for (unsigned i = 0; i < p->nprod; i++)
+			sub += atomic_load_explicit(&g_prods[i].nsub, memory_order_relaxed);
+		if (taken + limit > sub) {
+			uint64_t room = (taken + limit - sub) / p->nprod;
+
+			return room ? room : 1;
+		}
+		if (!flushed) {
+			pb_producer_flush(pr); /* what it queued must reach a worker */
+			flushed = 1;
+		} else {
+			pb_producer_quiescent(pr);
+		}
+		backoff(&spins);
+	}
+}
+
 /* Rate mode: scheduled time of this producer's j-th job of a phase. */
 static uint64_t sched_time(const struct producer *p, uint64_t start, uint64_t j)
 {
@@ -336,7 +381,7 @@ static int submit_range_batched(struct producer *p, struct pb_producer *pr, uint
 {
 	struct pb_job jobs[PB_SUBMIT_BATCH_MAX];
 	const unsigned b = g_pt->submit_batch;
-	uint64_t id = lo;
+	uint64_t id = lo, room = g_pt->backlog ? 0 : UINT64_MAX;
 	int rc = 0;
 
 	while (id < hi) {
@@ -344,6 +389,10 @@ static int submit_range_batched(struct producer *p, struct pb_producer *pr, uint
 
 		if (deadline && pb_now_ns() >= deadline)
 			break;
+		if (PB_UNLIKELY(room == 0))
+			room = wait_backlog(p, pr, p->k);
+		if (n > room)
+			n = (size_t)room;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t seq = (p->k + i) * p->nprod + p->idx;
 
@@ -354,6 +403,8 @@ static int submit_range_batched(struct producer *p, struct pb_producer *pr, uint
 		k = pb_pool_submit_batch_wait(pr, jobs, n);
 		id += k;
 		p->k += k;
+		if (room != UINT64_MAX)
+			room -= k;
 		if (k < n) {
 			rc = PB_CLOSED;
 			break;
@@ -376,12 +427,17 @@ static int submit_range_plain(struct producer *p, struct pb_producer *pr, uint64
 {
 	const uint64_t nprod = p->nprod, idx = p->idx, first = g_first_len;
 	struct pb_job job = {.fn = job_fn};
-	uint64_t id, k = p->k;
+	uint64_t id, k = p->k, room = g_pt->backlog ? 0 : UINT64_MAX;
 	int rc = 0;
 
 	for (id = lo; id < hi; id++, k++) {
 		const uint64_t seq = k * nprod + idx;
 
+		/* --backlog: one predictable branch a job (room is UINT64_MAX
+		 * without a bound, and cannot run out in any run) */
+		if (PB_UNLIKELY(room == 0))
+			room = wait_backlog(p, pr, k);
+		room--;
 		job.arg = (void *)(uintptr_t)(id | (seq < first ? (seq + 1) << 32 : 0));
 		rc = pb_pool_submit_wait(pr, &job);
 		if (PB_UNLIKELY(rc != PB_OK))
@@ -417,6 +473,8 @@ static int submit_range(struct producer *p, struct pb_producer *pr, uint64_t lo,
 			break;
 		if (pt->mode == PB_MODE_LATENCY && room == 0)
 			room = wait_room(p, pr);
+		else if (pt->mode == PB_MODE_THROUGHPUT && pt->backlog && room == 0)
+			room = wait_backlog(p, pr, p->k);
 		if (pt->mode == PB_MODE_RATE) {
 			uint64_t t = sched_time(p, start, id - lo);
 
@@ -440,6 +498,8 @@ static int submit_range(struct producer *p, struct pb_producer *pr, uint64_t lo,
 		if (PB_UNLIKELY(rc != PB_OK))
 			break;
 		p->k++;
+		if (pt->mode == PB_MODE_THROUGHPUT && pt->backlog)
+			room--;
 		if (pt->mode == PB_MODE_LATENCY) {
 			room--;
 			/* relaxed: single writer; readers use it as a bound (wait_room) */

@@ -17,9 +17,10 @@
 #include "topo.h"
 
 #define PB_SUBMIT_BATCH_MAX 4096u /* --submit-batch upper bound */
-#define PB_SCHEMA_VERSION 4 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns
+#define PB_BACKLOG_MAX (1ull << 32) /* --backlog upper bound */
+#define PB_SCHEMA_VERSION 5 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns
                               (then submit_batch); 4: run_seq, canary_before_ns, canary_after_ns,
-                              status noisy */
+                              status noisy; 5: backlog */
 
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
@@ -59,6 +60,7 @@ struct pb_sweep {
 	bool backends_cli, reclaimers_cli, workloads_cli;
 	struct pb_ulist producers, workers, wake_min_jobs, flush_us, batch;
 	struct pb_ulist submit_batch; /* --submit-batch: jobs per pb_pool_submit_batch (1: per job) */
+	struct pb_ulist backlog;      /* --backlog: most jobs queued, not yet taken (0: unbounded) */
 	struct pb_settings bopt, ropt, wopt; /* --seg-size etc. are bopt entries */
 	uint64_t jobs;
 	unsigned reps;
@@ -107,6 +109,7 @@ struct pb_point {
 	unsigned producers, workers;
 	unsigned batch, wake_min_jobs;
 	unsigned submit_batch; /* jobs per submit call (1: pb_pool_submit_wait per job) */
+	uint64_t backlog;      /* throughput mode: most jobs queued and not yet taken; 0: no bound */
 	uint64_t flush_us;
 	uint64_t jobs, warmup;
 	int *cpus_workers, *cpus_producers;

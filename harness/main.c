@@ -52,6 +52,9 @@ static void usage(FILE *f)
 		"  --batch LIST          jobs per pop_batch (default 64)\n"
 		"  --submit-batch LIST   jobs per submit call, pb_pool_submit_batch (default 1: per job,\n"
 		"                        as the seed); --mode throughput only\n"
+		"  --backlog LIST        throughput mode: most jobs in the queue (submitted, not yet taken\n"
+		"                        by a worker); a producer waits for room (default 0: no bound,\n"
+		"                        the seed's flood; docs/methodology.md \"Backlog\")\n"
 		"  --jobs N              timed jobs per run (default 200000)\n"
 		"  --workload-jobs NAME=N  timed jobs for workload NAME (repeatable; else --jobs)\n"
 		"  --warmup N|DURATION   untimed jobs before the timed phase (default jobs/10), or\n"
@@ -377,6 +380,7 @@ enum {
 	O_MIN_REPS, O_MAX_FAIL, O_COV, O_RESUME, O_SHARD, O_WL_JOBS, O_DRY_RUN, /* sweep engine (H1) */
 	O_MODE, O_DURATION, O_RATE, O_LATENCY, O_SAMPLE_MS, /* measurement (H2) */
 	O_SUBMIT_BATCH,
+	O_BACKLOG,
 	O_ORDER, O_SEED, O_CANARY_TOL, O_NO_CALIBRATE, /* noisy machines (issue 8) */
 	O_END
 };
@@ -400,6 +404,7 @@ static const struct option run_longopts[] = {
 	{"flush-us", required_argument, NULL, O_FLUSH},
 	{"batch", required_argument, NULL, O_BATCH},
 	{"submit-batch", required_argument, NULL, O_SUBMIT_BATCH},
+	{"backlog", required_argument, NULL, O_BACKLOG},
 	{"pin-workers", required_argument, NULL, O_PIN_W},
 	{"pin-producers", required_argument, NULL, O_PIN_P},
 	{"append", no_argument, NULL, O_APPEND},
@@ -517,6 +522,11 @@ static void check_measure(struct pb_sweep *sw)
 					   (unsigned long long)sw->submit_batch.v[i],
 					   sw->mode != PB_MODE_THROUGHPUT ? pb_mode_name(sw->mode)
 					   : "latency recording");
+	for (unsigned i = 0; i < sw->backlog.n; i++)
+		if (sw->backlog.v[i] && sw->mode != PB_MODE_THROUGHPUT)
+			pb_usage_error_opt("backlog", "--backlog %llu needs --mode throughput (the %s mode "
+					   "sets its own bound), allowed otherwise: 0",
+					   (unsigned long long)sw->backlog.v[i], pb_mode_name(sw->mode));
 	if (!sw->duration_ns)
 		return;
 	if (sw->mode == PB_MODE_RATE) {
@@ -776,6 +786,9 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_BATCH: parse_ulist("batch", optarg, &sw.batch, 1, 65536); break;
 		case O_SUBMIT_BATCH:
 			parse_ulist("submit-batch", optarg, &sw.submit_batch, 1, PB_SUBMIT_BATCH_MAX);
+			break;
+		case O_BACKLOG:
+			parse_ulist("backlog", optarg, &sw.backlog, 0, PB_BACKLOG_MAX);
 			break;
 		case O_PIN_W: sw.pin_workers = optarg; break;
 		case O_PIN_P: sw.pin_producers = optarg; break;

@@ -429,6 +429,9 @@ static void point_id(struct pb_point *pt, const struct pb_sweep *sw)
 	if (pt->submit_batch != 1)
 		snprintf(key + strlen(key), sizeof(key) - strlen(key), "|submit_batch=%u",
 			 pt->submit_batch);
+	if (pt->backlog)
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), "|backlog=%llu",
+			 (unsigned long long)pt->backlog);
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
 		h ^= *p;
 		h *= 0x100000001b3ull;
@@ -522,7 +525,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	struct pb_optvals *rcsets[PB_LIST_MAX], *wlsets[PB_LIST_MAX];
 	unsigned nrcsets[PB_LIST_MAX], nwlsets[PB_LIST_MAX];
 	struct pb_ulist batch = sw->batch, wake = sw->wake_min_jobs, flush = sw->flush_us;
-	struct pb_ulist sbatch = sw->submit_batch;
+	struct pb_ulist sbatch = sw->submit_batch, backlog = sw->backlog;
 	struct pb_strlist backends = sw->backends, reclaimers = sw->reclaimers;
 	struct pb_strlist workloads = sw->workloads;
 	struct pb_strlist pinw, pinp;
@@ -635,6 +638,10 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		sbatch.n = 1;
 		sbatch.v[0] = 1;
 	}
+	if (!backlog.n) {
+		backlog.n = 1;
+		backlog.v[0] = 0;
+	}
 
 	/* Count, then expand. */
 	cap = 0;
@@ -657,7 +664,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		cap += nrc * nwl * bps[b].nsets;
 	}
 	total = cap * sw->producers.n * sw->workers.n * batch.n * wake.n * flush.n * sbatch.n *
-		pinw.n * pinp.n;
+		backlog.n * pinw.n * pinp.n;
 	if (total > MAX_POINTS)
 		pb_usage_error("the sweep has %zu points, more than %d: split it", total, MAX_POINTS);
 	pts = xcalloc(total, sizeof(*pts));
@@ -683,6 +690,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		for (unsigned ik = 0; ik < wake.n; ik++)
 		for (unsigned iflush = 0; iflush < flush.n; iflush++)
 		for (unsigned isb = 0; isb < sbatch.n; isb++)
+		for (unsigned ibl = 0; ibl < backlog.n; ibl++)
 		for (unsigned ipw = 0; ipw < pinw.n; ipw++)
 		for (unsigned ipp = 0; ipp < pinp.n; ipp++) {
 			struct pb_point *pt = &pts[n++];
@@ -709,6 +717,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			pt->wake_min_jobs = (unsigned)wake.v[ik];
 			pt->flush_us = flush.v[iflush];
 			pt->submit_batch = (unsigned)sbatch.v[isb];
+			pt->backlog = backlog.v[ibl];
 			pt->jobs = workload_jobs(sw, pt->wl->name);
 			pt->warmup = sw->warmup < 0 ? pt->jobs / 10 : (uint64_t)sw->warmup;
 			if (pt->warmup > PB_MAX_JOBS - pt->jobs)

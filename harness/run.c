@@ -328,6 +328,9 @@ static void point_label(const struct pb_sweep *sw, const struct pb_point *pt, ch
 		off += (size_t)snprintf(buf + off, len - off, " batch=%u", pt->batch);
 	if (sw->submit_batch.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " submit-batch=%u", pt->submit_batch);
+	if (sw->backlog.n && off < len)
+		off += (size_t)snprintf(buf + off, len - off, " backlog=%llu",
+					(unsigned long long)pt->backlog);
 	if (sw->wake_min_jobs.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " wake-min-jobs=%u", pt->wake_min_jobs);
 	if (sw->flush_us.n && off < len)

@@ -84,6 +84,8 @@ bad_input "--submit-batch over 4096" "value 4097 is out of range for --submit-ba
 bad_input "bounded supply below the minimum" "seg-supply bounded needs seg-count >= 6 for hp with 4 threads" --backend segmented --reclaim hp --seg-size 1 --seg-count 5 --seg-supply bounded --producers 2 --workers 2
 bad_input "bounded supply with a reclaimer that never frees" "cannot make progress with reclaimer none" --backend segmented --reclaim none --seg-supply bounded
 bad_input "--submit-batch > 1 in latency mode" "--submit-batch 8 needs --mode throughput" --mode latency --submit-batch 8
+bad_input "--backlog in latency mode" "--backlog 64 needs --mode throughput (the latency mode sets its own bound), allowed otherwise: 0" --mode latency --backlog 64
+bad_input "--backlog over 2^32" "value 4294967297 is out of range for --backlog, allowed: 0 .. 4294967296" --backlog 0,4294967297
 bad_input "unknown workload" "'${first_workload}${first_workload: -1}'" --workload "${first_workload}${first_workload: -1}"
 rc_backend=$(awk '/^  [^ ]/{b=$1} /^reclaimers:/{exit} /flags:.*reclaim/{print b; exit}' "$T/list")
 bad_input "unknown reclaimer" "'nosuchscheme'" --backend "${rc_backend:-$first_backend}" --reclaim nosuchscheme
@@ -284,6 +286,29 @@ if [ $rc -eq 0 ] && [ "$got" = "9 ['1', '7', '64'] True 9" ]; then
 	ok "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids"
 else
 	fail "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids" "rc=$rc got: $got" "$(tail -2 "$T/sbatch.err")"
+fi
+
+# ---- --backlog bounds the queue: no growth past the pre-filled segments ------
+# A slow job (cpu, 5000 iterations) under one worker: without a bound the
+# producer floods the queue, which grows far past the 256 pre-filled
+# segments of 16 slots (10000 jobs need 625); with --backlog 256 it holds at
+# most 256 jobs (16 segments), and the supply never allocates (hp's pending
+# list and the per-thread caches stay far under the other 240).
+"$PB" run --backend segmented --reclaim hp --workload cpu --workload-opt iters=5000 --workers 1 \
+	--seg-size 16 --seg-count 256 --backlog 0,256 --jobs 10000 --warmup 0 --reps 1 --cov 0 \
+	--out "$T/backlog" >/dev/null 2>"$T/backlog.err"
+rc=$?
+got=$("$PY" -c '
+import csv, sys
+rows = {r["backlog"]: r for r in csv.DictReader(open(sys.argv[1]))}
+ok = all(r["status"] == "ok" for r in rows.values())
+print(sorted(rows, key=int), ok, int(rows["0"]["segs_allocated"]) > 256,
+      rows["256"]["segs_allocated"], int(rows["256"]["segs_peak"]) <= 256,
+      rows["0"]["point_id"] != rows["256"]["point_id"])' "$T/backlog/results.csv" 2>&1)
+if [ $rc -eq 0 ] && [ "$got" = "['0', '256'] True True 256 True True" ]; then
+	ok "--backlog 0,256: the flood grows the queue past its 256 segments, backlog 256 allocates none"
+else
+	fail "--backlog 0,256: the flood grows the queue past its 256 segments, backlog 256 allocates none" "rc=$rc got: $got" "$(tail -2 "$T/backlog.err")"
 fi
 
 # statuses_are DESC WANT DIR RUN_ARGS...: one run into DIR; one check that it
