@@ -25,9 +25,22 @@ the counts are the single-core work a job costs, the floor under the
 measured ns/job.  A count that is per job in one point may be per batch in
 another: read them next to the point's batch size (batches_per_job in the
 CSV).
+
+--sample: time instead of counts.  Runs the point at full speed under
+"perf record -e cpu-clock" (a software clock: it works in VMs without
+hardware counters) and prints the CPU time per job of each thread role
+(poolbench names its threads: pb-p<i> producers, pb-w<i> workers, pb-timer,
+pb-monitor, pb-urcu-reclaim; "poolbench" is the main thread, whose setup,
+prefill and teardown count here too), then the functions that take it, per
+role, kernel ones included (page faults, futex calls).  Cross-core cache
+misses and contended atomics show up as time in the function that waits on
+them.  Sampling at 10 kHz: a row under about 20 samples is noise.  Needs
+perf (Debian: linux-perf) and kernel.perf_event_paranoid <= 2 (or root).
+--jobs defaults to 300000 here; warm-up is 0 so that every job is timed.
 """
 import argparse
 import collections
+import csv
 import glob
 import os
 import re
@@ -112,19 +125,126 @@ def atomic_addrs(obj):
     return rmw, fence
 
 
+def role_of(comm):
+    """Thread role from the name poolbench gives it."""
+    for prefix, role in (("pb-p", "producers"), ("pb-w", "workers"), ("pb-timer", "timer"),
+                         ("pb-monitor", "monitor"), ("pb-urcu", "urcu reclaim thread")):
+        if comm.startswith(prefix):
+            return role
+    return "main thread" if comm.startswith("poolbench") else "other (%s)" % comm
+
+
+def perf_samples(text):
+    """(comm, period, [(sym, dso), ...]) per sample of "perf script -F
+    comm,period,ip,sym,dso" with call chains (innermost frame first)."""
+    head_re = re.compile(r"^\s*(\S.*?)\s+(\d+)\s*$")
+    frame_re = re.compile(r"^\s+[0-9a-f]+\s+(.*?)\s*\((.*)\)\s*$")
+    cur = None
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        m = frame_re.match(line) if line[0] in " \t" and cur else None
+        if m:
+            cur[2].append((re.sub(r"\+0x[0-9a-f]+$", "", m.group(1)), m.group(2)))
+            continue
+        m = head_re.match(line)
+        if m:
+            if cur:
+                yield cur
+            cur = (m.group(1), int(m.group(2)), [])
+    if cur:
+        yield cur
+
+
+def sample_name(frames):
+    """The function a sample is charged to.  In user space: the innermost
+    frame.  In the kernel: the way in (a system call, a fault, an interrupt)
+    and the user function it came from, e.g. "[k] exc_page_fault < seg_alloc"
+    -- the kernel frame alone (pvm_irq_enable, ...) says nothing about why.
+    Only the innermost user frame is trusted: a release build keeps no frame
+    pointers, so the callers perf walks to beyond it may be wrong."""
+    if not frames:
+        return "?"
+    kern = [f for f in frames if "kernel" in f[1]]
+    if not kern:
+        sym, dso = frames[0]
+        return sym if sym and sym != "[unknown]" else "? (%s)" % os.path.basename(dso)
+    user = [f for f in frames if "kernel" not in f[1]]
+    entry = next((f[0] for f in kern if re.match(r"^(__x64_sys_|__do_sys_|exc_|sysvec_)", f[0])),
+                 kern[0][0])
+    name = "[k] " + entry
+    if user and user[0][0] and user[0][0] != "[unknown]":
+        name += " < " + user[0][0]
+    return name
+
+
+def sample(pb, args, top):
+    """--sample: perf record -e cpu-clock, CPU time per job by role and function."""
+    if subprocess.run(["sh", "-c", "command -v perf"], capture_output=True).returncode:
+        die("perf is not installed (apt-get install linux-perf)")
+    if "--jobs" not in args:
+        args += ["--jobs", "300000"]
+    jobs = int(args[args.index("--jobs") + 1])
+    with tempfile.TemporaryDirectory(prefix="pb-sample-") as tmp:
+        data, out = os.path.join(tmp, "perf.data"), os.path.join(tmp, "out")
+        cmd = ["perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", "10000", "-o", data, "--", pb, "run"] + \
+            args + ["--reps", "1", "--warmup", "0", "--cov", "0", "--quiet", "--no-calibrate",
+                    "--canary-tol", "0", "--out", out]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode or not os.path.exists(data):
+            die("perf record failed (exit %d): %s" % (r.returncode, " ".join(r.stderr.strip().splitlines()[-2:])))
+        try:
+            with open(os.path.join(out, "results.csv"), encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+            row = rows[0]
+        except (OSError, IndexError):
+            die("poolbench wrote no result under perf")
+        if row["status"] != "ok":
+            die("the point's run was not ok under perf: status %s" % row["status"])
+        r = subprocess.run(["perf", "script", "-i", data, "-F", "comm,period,ip,sym,dso"],
+                           capture_output=True, text=True)
+        if r.returncode:
+            die("perf script failed: %s" % r.stderr.strip().splitlines()[-1:])
+    by_role, by_fn = collections.Counter(), collections.Counter()
+    for comm, period, frames in perf_samples(r.stdout):
+        role = role_of(comm)
+        by_role[role] += period
+        by_fn[(role, sample_name(frames))] += period
+    if not by_role:
+        die("perf recorded no samples (kernel.perf_event_paranoid too high?)")
+    print("point: poolbench run %s" % " ".join(args))
+    print("ns/job measured in this run, under perf: %.1f (%d timed jobs, warm-up 0)"
+          % (float(row["ns_per_job"]), jobs))
+    print()
+    print("CPU time per job by thread role (ns; the whole process, cpu-clock samples at 10 kHz):")
+    for role, t in by_role.most_common():
+        print("  %-24s %10.1f%s" % (role, t / jobs, "  (and the parent: setup, prefill, canary, teardown)"
+                                     if role == "main thread" else ""))
+    print()
+    print("%-52s %-12s %9s %7s" % ("function (self time; [k]: kernel, way in < from)", "role", "ns/job",
+                                      "of role"))
+    for (role, sym), t in by_fn.most_common(top):
+        print("%-52s %-12s %9.1f %6.1f%%" % (sym[:52], role[:12], t / jobs, 100.0 * t / by_role[role]))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--poolbench", default=None, help="poolbench binary (default build/harness/poolbench)")
     ap.add_argument("--top", type=int, default=14, help="functions to list (default 14)")
+    ap.add_argument("--sample", action="store_true",
+                    help="time per thread role and function under perf record -e cpu-clock")
     ap.add_argument("run_args", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     pb = a.poolbench or os.path.join(root, "build", "harness", "poolbench")
     if not os.access(pb, os.X_OK):
         die("%s: not an executable (build it: meson setup build -Dbuildtype=release && ninja -C build)" % pb)
+    args = [x for x in a.run_args if x != "--"]
+    if a.sample:
+        return sample(pb, args, a.top)
     if subprocess.run(["sh", "-c", "command -v valgrind"], capture_output=True).returncode:
         die("valgrind is not installed (apt-get install valgrind)")
-    args = [x for x in a.run_args if x != "--"]
     if "--jobs" not in args:
         args += ["--jobs", "100000"]
     jobs = int(args[args.index("--jobs") + 1])

@@ -13,9 +13,12 @@ set -euo pipefail
 # python3-scipy: tests/test_cli_noise.sh checks "poolbench compare" against
 # scipy's Mann-Whitney U test.  valgrind: scripts/profile.py (instructions
 # and atomics per job where the VM has no hardware counters) and its test.
+# linux-perf: scripts/profile.py --sample (time per thread role and function
+# from cpu-clock samples, which need no hardware counters either).
 PKGS=(liburcu-dev libck-dev libhwloc-dev hwloc libjemalloc-dev libssl-dev meson ninja-build
       pkg-config libcmocka-dev gnuplot-nox python3-matplotlib python3-pandas libinih-dev git
-      gcc libc6-dev slurm-wlm munge parallel python3-scipy valgrind)
+      gcc libc6-dev slurm-wlm munge parallel python3-scipy valgrind
+      linux-perf)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "setup.sh: dpkg-query not found: this script knows Debian 12 only." >&2

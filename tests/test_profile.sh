@@ -33,6 +33,23 @@ check "the job function's own row: one RMW a job" \
 	"$("$PY" -c "import sys; sys.exit(0 if abs(float('${fn_rmw:-0}') - 1) < 0.05 else 1)"; echo $?)" "$out"
 check "the queue's push is named in the per-function table" \
 	"$(grep -q '^segmented_push' <<<"$out"; echo $?)" "$out"
+
+# --sample: time per thread role from perf's cpu-clock samples, where perf
+# may record here (a container may forbid perf_event_open: then skipped).
+if command -v perf >/dev/null 2>&1 && perf record -q -e cpu-clock -o "$T/probe.data" -- true >/dev/null 2>&1; then
+	out=$("$PY" "$SRC/scripts/profile.py" --sample --poolbench "$PB" --top 60 -- --backend segmented \
+		--reclaim hp --workers 1 --jobs 500000 2>&1)
+	rc=$?
+	check "profile.py --sample runs a point under perf record (exit 0)" "$([ $rc = 0 ]; echo $?)" "$out"
+	prod=$(awk '$1 == "producers" {print $2}' <<<"$out")
+	work=$(awk '$1 == "workers" {print $2}' <<<"$out")
+	check "--sample: CPU time per job of the producers and the workers (named threads), both > 0" \
+		"$("$PY" -c "import sys; sys.exit(0 if float('${prod:-0}') > 0 and float('${work:-0}') > 0 else 1)"; echo $?)" "$out"
+	check "--sample: the push is charged to the producers, the pop to the workers" \
+		"$(grep -Eq '^segmented_push[a-z_0-9]* +producers' <<<"$out" && grep -Eq '^segmented_pop[a-z_0-9]* +workers' <<<"$out"; echo $?)" "$out"
+else
+	ok "profile.py --sample # SKIP perf cannot record here"
+fi
 "$PY" "$SRC/scripts/profile.py" --poolbench "$T/nope" -- --backend segmented >/dev/null 2>"$T/bad.err"
 check_refused "a missing poolbench binary is refused" "nope: not an executable" $?
 tap_done
