@@ -437,21 +437,28 @@ static int submit_range_plain(struct producer *p, struct pb_producer *pr, uint64
 {
 	const uint64_t nprod = p->nprod, idx = p->idx, first = g_first_len;
 	struct pb_job job = {.fn = job_fn};
-	uint64_t id, k = p->k, room = g_pt->backlog ? 0 : UINT64_MAX;
+	uint64_t id = lo, k = p->k;
 	int rc = 0;
 
-	for (id = lo; id < hi; id++, k++) {
-		const uint64_t seq = k * nprod + idx;
+	/* --backlog: runs of as many jobs as there is room for, so that the
+	 * per-job loop itself has no check (without a bound, one run) */
+	while (id < hi && rc == PB_OK) {
+		uint64_t end = hi;
 
-		/* --backlog: one predictable branch a job (room is UINT64_MAX
-		 * without a bound, and cannot run out in any run) */
-		if (PB_UNLIKELY(room == 0))
-			room = wait_backlog(p, pr, k);
-		room--;
-		job.arg = (void *)(uintptr_t)(id | (seq < first ? (seq + 1) << 32 : 0));
-		rc = pb_pool_submit_wait(pr, &job);
-		if (PB_UNLIKELY(rc != PB_OK))
-			break;
+		if (g_pt->backlog) {
+			uint64_t room = wait_backlog(p, pr, k);
+
+			if (end - id > room)
+				end = id + room;
+		}
+		for (; id < end; id++, k++) {
+			const uint64_t seq = k * nprod + idx;
+
+			job.arg = (void *)(uintptr_t)(id | (seq < first ? (seq + 1) << 32 : 0));
+			rc = pb_pool_submit_wait(pr, &job);
+			if (PB_UNLIKELY(rc != PB_OK))
+				break;
+		}
 	}
 	p->k = k;
 	*next = id;
