@@ -271,16 +271,23 @@ static void backoff(unsigned *spins)
 }
 
 /*
- * Latency mode: wait until completed + workers*32 > submitted (over all
- * producers), and return how many jobs this producer may submit before it
- * looks again: its 1/P share of the room.  Exact for one producer; with
- * several, a producer may see another's count late (relaxed loads), so the
- * bound can be exceeded by the jobs submitted in that window.  Before it
- * waits, the producer flushes: the jobs it queued must be seen by a worker.
+ * Wait until done + limit > submitted (over all producers), and return how
+ * many jobs this producer may submit before it looks again: its 1/P share
+ * of the room, at least 1.  done is the jobs the workers finished (latency
+ * mode: their per-worker records) or took out of the queue (--backlog:
+ * pb_pool_taken, published per batch popped, so the queue then holds at
+ * most a batch per worker less than computed, never more).  Exact for one
+ * producer; with several, a producer may see another's count late (relaxed
+ * loads), by at most the share that one was last given, so the bound can
+ * be exceeded by up to limit.  The counts are read per share, not per job
+ * (one relaxed load per worker and producer each time).  Before it waits
+ * the producer flushes (the jobs it queued must reach a worker); while it
+ * waits it holds nothing (QSBR grace periods go on) and backs off to
+ * sleeps, so an oversubscribed run still progresses.
  */
-static uint64_t wait_room(struct producer *p, struct pb_producer *pr)
+static uint64_t wait_for_room(struct producer *p, struct pb_producer *pr, uint64_t limit,
+			      bool by_taken)
 {
-	uint64_t limit = (uint64_t)PB_LATENCY_INFLIGHT_PER_WORKER * g_pt->workers;
 	unsigned spins = 0;
 	int flushed = 0;
 
@@ -288,8 +295,11 @@ static uint64_t wait_room(struct producer *p, struct pb_producer *pr)
 		uint64_t done = 0, sub = 0;
 
 		/* relaxed: counters only grow; see above for why staleness is fine. */
-		for (unsigned w = 0; w < g_pt->workers; w++)
-			done += atomic_load_explicit(&g_wrec[w].done, memory_order_relaxed);
+		if (by_taken)
+			done = pb_pool_taken(p->pool);
+		else
+			for (unsigned w = 0; w < g_pt->workers; w++)
+				done += atomic_load_explicit(&g_wrec[w].done, memory_order_relaxed);
 		for (unsigned i = 0; i < p->nprod; i++)
 			sub += atomic_load_explicit(&g_prods[i].nsub, memory_order_relaxed);
 		if (done + limit > sub) {
@@ -301,55 +311,27 @@ static uint64_t wait_room(struct producer *p, struct pb_producer *pr)
 			pb_producer_flush(pr);
 			flushed = 1;
 		} else {
-			/* holds nothing while it waits: QSBR grace periods go on */
 			pb_producer_quiescent(pr);
 		}
 		backoff(&spins);
 	}
 }
 
-/*
- * --backlog B (throughput mode): wait until fewer than B jobs sit in the
- * queue -- submitted by every producer, less those the workers took
- * (pb_pool_taken) -- and return how many this producer may submit before it
- * looks again: its 1/P share of the room, at least 1.  @k: the jobs this
- * producer submitted so far, published here for the others.  The bound
- * holds to within what the counts' lags allow: a worker publishes taken
- * per batch it pops (the queue then holds at most a batch per worker less
- * than computed, never more), and with several producers each one's
- * unpublished submissions are at most the share it was last given, so the
- * queue never holds more than 2B.  One producer: never more than B.  The
- * checks are per share, not per job (one relaxed load per worker and
- * producer each time); while it waits the producer holds nothing (QSBR
- * grace periods go on) and backs off to sleeps, so an oversubscribed run
- * still progresses.
- */
+/* Latency mode: at most workers x 32 jobs submitted and not finished (the
+ * producers publish nsub per job there). */
+static uint64_t wait_room(struct producer *p, struct pb_producer *pr)
+{
+	return wait_for_room(p, pr, (uint64_t)PB_LATENCY_INFLIGHT_PER_WORKER * g_pt->workers, false);
+}
+
+/* --backlog B (throughput mode): at most B jobs in the queue, submitted and
+ * not yet taken by a worker.  @k: the jobs this producer submitted so far,
+ * published here for the others (relaxed: single writer; they read it as a
+ * bound, see wait_for_room). */
 static uint64_t wait_backlog(struct producer *p, struct pb_producer *pr, uint64_t k)
 {
-	const uint64_t limit = g_pt->backlog;
-	unsigned spins = 0;
-	int flushed = 0;
-
-	/* relaxed: single writer; the others use it as a bound (see above) */
 	atomic_store_explicit(&p->nsub, k, memory_order_relaxed);
-	for (;;) {
-		uint64_t sub = 0, taken = pb_pool_taken(p->pool);
-
-		for (unsigned i = 0; i < p->nprod; i++)
-			sub += atomic_load_explicit(&g_prods[i].nsub, memory_order_relaxed);
-		if (taken + limit > sub) {
-			uint64_t room = (taken + limit - sub) / p->nprod;
-
-			return room ? room : 1;
-		}
-		if (!flushed) {
-			pb_producer_flush(pr); /* what it queued must reach a worker */
-			flushed = 1;
-		} else {
-			pb_producer_quiescent(pr);
-		}
-		backoff(&spins);
-	}
+	return wait_for_room(p, pr, g_pt->backlog, true);
 }
 
 /* Rate mode: scheduled time of this producer's j-th job of a phase. */
