@@ -58,6 +58,7 @@
 
 #include <ck_fifo.h>
 
+#include "nodequeue.h" /* store, handle, push loop, forwarding hooks */
 #include "nodestore.h"
 #include "pb.h"
 #include "queue.h"
@@ -84,17 +85,10 @@ struct ckf_node {
 };
 
 struct pb_queue {
+	struct nq_base b; /* read-mostly: store, reclaimer, closed */
 	struct ck_fifo_mpmc fifo PB_ALIGNED; /* head | pad | tail */
-	/* Read-mostly. */
-	struct ns_store *st PB_ALIGNED;
-	struct pb_reclaim_inst rc;
-	atomic_int closed;
 };
-
-struct pb_qthread {
-	struct pb_rthread *rt;
-	struct ns_link *cache; /* free nodes taken from the store */
-};
+NQ_BASE_FIRST(struct pb_queue, b);
 
 static inline struct ckf_node *ckf_of(struct ck_fifo_mpmc_entry *e)
 {
@@ -104,38 +98,24 @@ static inline struct ckf_node *ckf_of(struct ck_fifo_mpmc_entry *e)
 static const char *const ckfifo_only[] = {"ckepoch", "urcu-memb", "urcu-qsbr", NULL};
 
 static const struct pb_option ckfifo_options[] = {
-	{ .name = "recycle", .type = PB_OPT_BOOL, .def = 1,
-	  .help = "on: nodes come back from the reclaimer to a free list; off: malloc per push, "
-		  "free() after the grace period (ASan sees a use after free)" },
+	NQ_OPT_RECYCLE,
 	{ .name = NULL },
 };
 
 static int ckfifo_create(const struct pb_optvals *opts, const struct pb_reclaim_inst *rc,
 			 struct pb_queue **out)
 {
-	struct pb_optvals defs;
 	struct pb_queue *q;
 	struct ckf_node *stub;
+	int err = nq_create(opts, ckfifo_options, rc, sizeof(*q), sizeof(struct ckf_node), &q);
 
-	if (!rc || !rc->ops)
-		return -EINVAL;
-	if (!opts) {
-		pb_opts_defaults(&defs, ckfifo_options);
-		opts = &defs;
-	}
-	if (posix_memalign((void **)&q, PB_CACHELINE, sizeof(*q)))
-		return -ENOMEM;
-	memset(q, 0, sizeof(*q));
-	q->st = ns_store_create(sizeof(struct ckf_node), pb_opt_get(opts, "recycle") != 0);
-	stub = q->st ? (struct ckf_node *)ns_node_alloc(q->st, false) : NULL;
+	if (err)
+		return err;
+	stub = (struct ckf_node *)ns_node_alloc(q->b.st, false);
 	if (!stub) {
-		if (q->st)
-			ns_store_put(q->st);
-		free(q);
+		nq_free(q);
 		return -ENOMEM;
 	}
-	q->rc = *rc;
-	atomic_init(&q->closed, 0);
 	ck_fifo_mpmc_init(&q->fifo, &stub->e);
 	*out = q;
 	return 0;
@@ -155,68 +135,33 @@ static void ckfifo_destroy(struct pb_queue *q)
 		free(ckf_of(e));
 		e = next;
 	}
-	ns_store_put(q->st); /* retired nodes keep the store until they are back */
-	free(q);
+	nq_free(q);
 }
 
-static int ckfifo_thread_register(struct pb_queue *q, struct pb_qthread **out)
+/* The push loop's step (nodequeue.h), inside the section. */
+static inline void ckfifo_enqueue(struct pb_queue *q, struct ns_node *n, const struct pb_job *job)
 {
-	struct pb_qthread *t = calloc(1, sizeof(*t));
-	int rc;
+	struct ckf_node *nd = (struct ckf_node *)n;
 
-	if (!t)
-		return -ENOMEM;
-	rc = q->rc.ops->thread_register(q->rc.dom, &t->rt);
-	if (rc) {
-		free(t);
-		return rc;
-	}
-	*out = t;
-	return 0;
+	nd->job = *job;
+	PB_DELAY("ckfifo.push");
+	CKF_TSAN_RELEASE(q);
+	/* ck: a store-atomic fence orders the node's contents before the DCAS
+	 * that links it */
+	ck_fifo_mpmc_enqueue(&q->fifo, &nd->e, nd);
 }
 
-static void ckfifo_thread_unregister(struct pb_queue *q, struct pb_qthread *t)
-{
-	q->rc.ops->thread_unregister(q->rc.dom, t->rt);
-	ns_cache_return(q->st, &t->cache);
-	free(t);
-}
-
-/* push and push_batch: jobs in order inside one section. */
 static size_t ckfifo_push_batch(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *jobs,
 				size_t n, int *rc)
 {
-	const struct pb_reclaim_ops *ro = q->rc.ops;
-	size_t k;
-
-	/* relaxed: as in ckring.c (the pool's closing protocol covers the race) */
-	if (PB_UNLIKELY(atomic_load_explicit(&q->closed, memory_order_relaxed))) {
-		*rc = PB_CLOSED;
-		return 0;
-	}
-	ro->begin(t->rt);
-	for (k = 0; k < n; k++) {
-		struct ckf_node *nd = (struct ckf_node *)ns_node_get(q->st, &t->cache);
-
-		if (PB_UNLIKELY(!nd))
-			break;
-		nd->job = jobs[k];
-		PB_DELAY("ckfifo.push");
-		CKF_TSAN_RELEASE(q);
-		/* ck: a store-atomic fence orders the node's contents before the
-		 * DCAS that links it */
-		ck_fifo_mpmc_enqueue(&q->fifo, &nd->e, nd);
-	}
-	ro->end(t->rt);
-	*rc = k == n ? PB_OK : PB_FULL; /* short only when malloc failed */
-	return k;
+	return nq_push_batch(q, t, jobs, n, rc, ckfifo_enqueue);
 }
 
 static int ckfifo_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
 {
 	int rc;
 
-	ckfifo_push_batch(q, t, job, 1, &rc);
+	nq_push_batch(q, t, job, 1, &rc, ckfifo_enqueue);
 	return rc;
 }
 
@@ -245,7 +190,7 @@ __attribute__((noinline, cold)) static void ckfifo_torture_point(struct pb_queue
 static size_t ckfifo_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_job *out,
 			       size_t max)
 {
-	const struct pb_reclaim_ops *ro = q->rc.ops;
+	const struct pb_reclaim_ops *ro = q->b.rc.ops;
 	size_t n = 0;
 
 	ro->begin(t->rt);
@@ -263,44 +208,10 @@ static size_t ckfifo_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct 
 		out[n++] = nd->job;
 		PB_DELAY("ckfifo.pop");
 		/* The old dummy is unlinked; racing operations may still read it. */
-		ns_node_retire(q->st, &q->rc, t->rt, &ckf_of(garbage)->hdr);
+		ns_node_retire(q->b.st, &q->b.rc, t->rt, &ckf_of(garbage)->hdr);
 	}
 	ro->end(t->rt);
 	return n;
-}
-
-/* See ckring_close: a flag checked by push, and the pool's closing protocol. */
-static void ckfifo_close(struct pb_queue *q)
-{
-	atomic_store_explicit(&q->closed, 1, memory_order_seq_cst);
-}
-
-static void ckfifo_quiescent(struct pb_queue *q, struct pb_qthread *t)
-{
-	pb_reclaim_quiescent(q->rc.ops, t->rt);
-}
-
-static void ckfifo_offline(struct pb_queue *q, struct pb_qthread *t)
-{
-	pb_reclaim_offline(q->rc.ops, t->rt);
-}
-
-static void ckfifo_online(struct pb_queue *q, struct pb_qthread *t)
-{
-	pb_reclaim_online(q->rc.ops, t->rt);
-}
-
-static void ckfifo_stats(struct pb_queue *q, struct pb_queue_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->allocs = atomic_load_explicit(&q->st->allocs, memory_order_relaxed);
-	st->segs_retired = atomic_load_explicit(&q->st->retired, memory_order_relaxed);
-	st->bound = PB_QUEUE_UNBOUNDED;
-}
-
-static void ckfifo_reclaim_stats(struct pb_queue *q, struct pb_reclaim_stats *st)
-{
-	pb_reclaim_get_stats(q->rc.ops, q->rc.dom, st);
 }
 
 const struct pb_queue_ops pb_backend_ckfifo = {
@@ -314,15 +225,15 @@ const struct pb_queue_ops pb_backend_ckfifo = {
 	.supported = NULL,
 	.create = ckfifo_create,
 	.destroy = ckfifo_destroy,
-	.thread_register = ckfifo_thread_register,
-	.thread_unregister = ckfifo_thread_unregister,
+	.thread_register = nq_thread_register,
+	.thread_unregister = nq_thread_unregister,
 	.push = ckfifo_push,
 	.push_batch = ckfifo_push_batch,
 	.pop_batch = ckfifo_pop_batch,
-	.close = ckfifo_close,
-	.quiescent = ckfifo_quiescent,
-	.offline = ckfifo_offline,
-	.online = ckfifo_online,
-	.stats = ckfifo_stats,
-	.reclaim_stats = ckfifo_reclaim_stats,
+	.close = nq_close,
+	.quiescent = nq_quiescent,
+	.offline = nq_offline,
+	.online = nq_online,
+	.stats = nq_stats,
+	.reclaim_stats = nq_reclaim_stats,
 };

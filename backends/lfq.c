@@ -74,6 +74,7 @@
 #include <urcu/compiler.h> /* caa_container_of */
 #include <urcu/rculfqueue.h>
 
+#include "nodequeue.h" /* store, handle, push loop, forwarding hooks */
 #include "nodestore.h"
 #include "pb.h"
 #include "queue.h"
@@ -103,18 +104,11 @@ struct lfq_node {
 };
 
 struct pb_queue {
+	struct nq_base b; /* read-mostly: store, reclaimer, closed */
 	struct cds_lfq_queue_rcu lfq PB_ALIGNED;
-	/* Read-mostly. */
-	struct ns_store *st PB_ALIGNED;
-	struct pb_reclaim_inst rc;
-	atomic_int closed;
 	_Atomic uint64_t dummies PB_ALIGNED; /* liburcu dummies handed to call_rcu */
 };
-
-struct pb_qthread {
-	struct pb_rthread *rt;
-	struct ns_link *cache; /* free nodes taken from the store */
-};
+NQ_BASE_FIRST(struct pb_queue, b);
 
 /* A liburcu dummy on its way to the reclaimer (see the header). */
 struct lfq_dummy {
@@ -155,44 +149,27 @@ static void lfq_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
 		return; /* out of memory: keep (leak) the dummy rather than free it early */
 	d->head = head;
 	d->func = func;
-	q->rc.ops->retire(t->rt, &d->smr, lfq_dummy_free, NULL);
+	q->b.rc.ops->retire(t->rt, &d->smr, lfq_dummy_free, NULL);
 }
 
 static const char *const lfq_only[] = {"urcu-memb", "urcu-qsbr", NULL};
 
 static const struct pb_option lfq_options[] = {
-	{ .name = "recycle", .type = PB_OPT_BOOL, .def = 1,
-	  .help = "on: nodes come back from the reclaimer to a free list; off: malloc per push, "
-		  "free() after the grace period (ASan sees a use after free)" },
+	NQ_OPT_RECYCLE,
 	{ .name = NULL },
 };
 
 static int lfq_create(const struct pb_optvals *opts, const struct pb_reclaim_inst *rc,
 		      struct pb_queue **out)
 {
-	struct pb_optvals defs;
 	struct pb_queue *q;
+	int err;
 
-	if (!rc || !rc->ops)
-		return -EINVAL;
-	if (!opts) {
-		pb_opts_defaults(&defs, lfq_options);
-		opts = &defs;
-	}
-	if (posix_memalign((void **)&q, PB_CACHELINE, sizeof(*q)))
-		return -ENOMEM;
-	memset(q, 0, sizeof(*q));
-	if (strcmp(rc->ops->name, "urcu-memb") && strcmp(rc->ops->name, "urcu-qsbr")) {
-		free(q);
+	if (rc && rc->ops && strcmp(rc->ops->name, "urcu-memb") && strcmp(rc->ops->name, "urcu-qsbr"))
 		return -EINVAL; /* the registry refuses it first (.reclaim_only) */
-	}
-	q->st = ns_store_create(sizeof(struct lfq_node), pb_opt_get(opts, "recycle") != 0);
-	if (!q->st) {
-		free(q);
-		return -ENOMEM;
-	}
-	q->rc = *rc;
-	atomic_init(&q->closed, 0);
+	err = nq_create(opts, lfq_options, rc, sizeof(*q), sizeof(struct lfq_node), &q);
+	if (err)
+		return err;
 	atomic_init(&q->dummies, 0);
 	/* mallocs the first dummy (before create returns: not counted) */
 	cds_lfq_init_rcu(&q->lfq, lfq_call_rcu);
@@ -218,69 +195,34 @@ static void lfq_destroy(struct pb_queue *q)
 		free(caa_container_of(l, struct lfq_node, link));
 	lfq_tls_q = NULL;
 	(void)cds_lfq_destroy_rcu(&q->lfq); /* frees the last dummy */
-	ns_store_put(q->st);  /* retired nodes keep the store until they are back */
-	free(q);
+	nq_free(q);
 }
 
-static int lfq_thread_register(struct pb_queue *q, struct pb_qthread **out)
+/* The push loop's step (nodequeue.h), inside the section. */
+static inline void lfq_enqueue(struct pb_queue *q, struct ns_node *n, const struct pb_job *job)
 {
-	struct pb_qthread *t = calloc(1, sizeof(*t));
-	int rc;
+	struct lfq_node *nd = (struct lfq_node *)n;
 
-	if (!t)
-		return -ENOMEM;
-	rc = q->rc.ops->thread_register(q->rc.dom, &t->rt);
-	if (rc) {
-		free(t);
-		return rc;
-	}
-	*out = t;
-	return 0;
+	nd->job = *job;
+	cds_lfq_node_init_rcu(&nd->link);
+	PB_DELAY("lfq.push");
+	LFQ_TSAN_RELEASE(q);
+	/* liburcu: the cmpxchg that links the node is a full barrier, so the
+	 * job is written before the node is reachable */
+	cds_lfq_enqueue_rcu(&q->lfq, &nd->link);
 }
 
-static void lfq_thread_unregister(struct pb_queue *q, struct pb_qthread *t)
-{
-	q->rc.ops->thread_unregister(q->rc.dom, t->rt);
-	ns_cache_return(q->st, &t->cache);
-	free(t);
-}
-
-/* push and push_batch: jobs in order inside one read-side section. */
 static size_t lfq_push_batch(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *jobs,
 			     size_t n, int *rc)
 {
-	const struct pb_reclaim_ops *ro = q->rc.ops;
-	size_t k;
-
-	/* relaxed: as in ckring.c (the pool's closing protocol covers the race) */
-	if (PB_UNLIKELY(atomic_load_explicit(&q->closed, memory_order_relaxed))) {
-		*rc = PB_CLOSED;
-		return 0;
-	}
-	ro->begin(t->rt);
-	for (k = 0; k < n; k++) {
-		struct lfq_node *nd = (struct lfq_node *)ns_node_get(q->st, &t->cache);
-
-		if (PB_UNLIKELY(!nd))
-			break;
-		nd->job = jobs[k];
-		cds_lfq_node_init_rcu(&nd->link);
-		PB_DELAY("lfq.push");
-		LFQ_TSAN_RELEASE(q);
-		/* liburcu: the cmpxchg that links the node is a full barrier, so
-		 * the job is written before the node is reachable */
-		cds_lfq_enqueue_rcu(&q->lfq, &nd->link);
-	}
-	ro->end(t->rt);
-	*rc = k == n ? PB_OK : PB_FULL; /* short only when malloc failed */
-	return k;
+	return nq_push_batch(q, t, jobs, n, rc, lfq_enqueue);
 }
 
 static int lfq_push(struct pb_queue *q, struct pb_qthread *t, const struct pb_job *job)
 {
 	int rc;
 
-	lfq_push_batch(q, t, job, 1, &rc);
+	nq_push_batch(q, t, job, 1, &rc, lfq_enqueue);
 	return rc;
 }
 
@@ -323,7 +265,7 @@ __attribute__((noinline, cold)) static void lfq_torture_point(struct pb_queue *q
 
 static size_t lfq_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_job *out, size_t max)
 {
-	const struct pb_reclaim_ops *ro = q->rc.ops;
+	const struct pb_reclaim_ops *ro = q->b.rc.ops;
 	size_t n = 0;
 
 	ro->begin(t->rt);
@@ -344,7 +286,7 @@ static size_t lfq_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_
 		PB_DELAY("lfq.pop");
 		/* Unlinked: racing dequeuers may still read it until their
 		 * sections end, which the reclaimer waits for. */
-		ns_node_retire(q->st, &q->rc, t->rt, &nd->hdr);
+		ns_node_retire(q->b.st, &q->b.rc, t->rt, &nd->hdr);
 	}
 	lfq_tls_q = NULL;
 	lfq_tls_t = NULL;
@@ -352,39 +294,12 @@ static size_t lfq_pop_batch(struct pb_queue *q, struct pb_qthread *t, struct pb_
 	return n;
 }
 
-/* See ckring_close: a flag checked by push, and the pool's closing protocol. */
-static void lfq_close(struct pb_queue *q)
-{
-	atomic_store_explicit(&q->closed, 1, memory_order_seq_cst);
-}
-
-static void lfq_quiescent(struct pb_queue *q, struct pb_qthread *t)
-{
-	pb_reclaim_quiescent(q->rc.ops, t->rt);
-}
-
-static void lfq_offline(struct pb_queue *q, struct pb_qthread *t)
-{
-	pb_reclaim_offline(q->rc.ops, t->rt);
-}
-
-static void lfq_online(struct pb_queue *q, struct pb_qthread *t)
-{
-	pb_reclaim_online(q->rc.ops, t->rt);
-}
-
+/* The store's counters, plus liburcu's dummies and their wrappers (header). */
 static void lfq_stats(struct pb_queue *q, struct pb_queue_stats *st)
 {
-	memset(st, 0, sizeof(*st));
-	st->allocs = atomic_load_explicit(&q->st->allocs, memory_order_relaxed) +
-		     2 * atomic_load_explicit(&q->dummies, memory_order_relaxed);
-	st->segs_retired = atomic_load_explicit(&q->st->retired, memory_order_relaxed);
-	st->bound = PB_QUEUE_UNBOUNDED;
-}
-
-static void lfq_reclaim_stats(struct pb_queue *q, struct pb_reclaim_stats *st)
-{
-	pb_reclaim_get_stats(q->rc.ops, q->rc.dom, st);
+	nq_stats(q, st);
+	/* relaxed: a statistic */
+	st->allocs += 2 * atomic_load_explicit(&q->dummies, memory_order_relaxed);
 }
 
 const struct pb_queue_ops pb_backend_lfq = {
@@ -398,15 +313,15 @@ const struct pb_queue_ops pb_backend_lfq = {
 	.supported = NULL,
 	.create = lfq_create,
 	.destroy = lfq_destroy,
-	.thread_register = lfq_thread_register,
-	.thread_unregister = lfq_thread_unregister,
+	.thread_register = nq_thread_register,
+	.thread_unregister = nq_thread_unregister,
 	.push = lfq_push,
 	.push_batch = lfq_push_batch,
 	.pop_batch = lfq_pop_batch,
-	.close = lfq_close,
-	.quiescent = lfq_quiescent,
-	.offline = lfq_offline,
-	.online = lfq_online,
+	.close = nq_close,
+	.quiescent = nq_quiescent,
+	.offline = nq_offline,
+	.online = nq_online,
 	.stats = lfq_stats,
-	.reclaim_stats = lfq_reclaim_stats,
+	.reclaim_stats = nq_reclaim_stats,
 };

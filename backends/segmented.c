@@ -1432,8 +1432,10 @@ static void segmented_stats(struct pb_queue *q, struct pb_queue_stats *out)
  * use the supply up, by design.
  */
 static const char *segmented_check(const struct pb_optvals *opts, const struct pb_reclaim_ops *rc,
-				   const struct pb_optvals *rcopts, unsigned threads, char *buf, size_t len)
+				   const struct pb_optvals *rcopts, unsigned producers, unsigned workers,
+				   char *buf, size_t len)
 {
+	const unsigned threads = producers + workers; /* every one registers */
 	const long long have = (long long)pb_opt_get(opts, "seg-count");
 	unsigned held = 0;
 	unsigned long long need;

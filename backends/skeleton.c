@@ -249,8 +249,39 @@ static void skeleton_close(struct pb_queue *q)
  *    on timeout or at once when closed and empty.  When present, push
  *    must wake a waiter (see backends/mutex.c).
  *  - reclaim_stats(q, st): the reclaimer's statistics, if it has one.
- * The skeleton shows the two cheap ones, size and stats.
+ * The skeleton shows check and the two cheap ones, size and stats.
  */
+
+/*
+ * check (optional): refuse, before anything runs, a configuration that
+ * cannot make progress.  Called by poolbench once per point of a sweep with
+ * the backend's options, the reclaimer (NULL if none) and its options
+ * (NULL if none), the number of producer threads (they push) and of pool
+ * workers (they pop; producers + workers threads register).  The harness
+ * may push from PB_QUEUE_EXTRA_PUSHERS threads besides the producers, so a
+ * limit on pushing threads counts them too.  Return NULL if the
+ * configuration can run, else write ONE line into buf naming the value,
+ * the limit and what to change, and return buf: poolbench prints it and
+ * exits 2 without writing results.  Examples: spmc ("spmc max-producers 16
+ * is less than the 21 threads that push (20 producers + 1 harness
+ * submitter); raise --backend-opt max-producers to 21 or more"), segmented
+ * (a bounded segment supply against what the reclaimer holds per thread).
+ * A list under one mutex with a limit always makes progress: workers pop
+ * whatever the limit lets in.
+ */
+static const char *skeleton_check(const struct pb_optvals *opts, const struct pb_reclaim_ops *rc,
+				  const struct pb_optvals *rcopts, unsigned producers,
+				  unsigned workers, char *buf, size_t len)
+{
+	(void)opts;
+	(void)rc;
+	(void)rcopts;
+	(void)producers;
+	(void)workers;
+	(void)buf;
+	(void)len;
+	return NULL;
+}
 
 /* size (optional): approximate number of queued jobs, for reports.  Any thread. */
 static size_t skeleton_size(struct pb_queue *q)
@@ -302,6 +333,7 @@ const struct pb_queue_ops pb_backend_skeleton = {
 	.offline = NULL,
 	.online = NULL,
 	.pop_wait = NULL,
+	.check = skeleton_check,
 	.size = skeleton_size,
 	.stats = skeleton_stats,
 	.reclaim_stats = NULL,

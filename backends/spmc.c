@@ -32,9 +32,11 @@
  *  - Not PB_Q_NATIVE_BATCH: ck_ring has no batch claim, one CAS per job.
  *  - max-producers: at most that many rings exist.  A push from a thread that
  *    finds every ring owned returns PB_FULL (no room now) until a producer
- *    unregisters; a pool whose producers outnumber the rings therefore
- *    waits.  The minimum, 16, covers the test suites' threads and p up to
- *    16; it is also the default, because a ring is only made when a thread
+ *    unregisters; a pool whose producers outnumber the rings would wait
+ *    for ever, so spmc_check refuses it before it runs (producers plus the
+ *    harness's own PB_QUEUE_EXTRA_PUSHERS against max-producers).  The
+ *    minimum, 16, covers the test suites' threads and p up to 15; it is
+ *    also the default, because a ring is only made when a thread
  *    first pushes, so a larger limit costs nothing until used (and the
  *    conformance suite then need not run every geometry again at the
  *    minimum).
@@ -45,6 +47,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,6 +294,29 @@ static size_t spmc_size(struct pb_queue *q)
 	return s;
 }
 
+/*
+ * A ring per pushing thread: more pushing threads than max-producers wait
+ * for a ring that no producer gives back before the run ends (spmc_push
+ * returns PB_FULL for ever).  Refused before anything runs.
+ */
+static const char *spmc_check(const struct pb_optvals *opts, const struct pb_reclaim_ops *rc,
+			      const struct pb_optvals *rcopts, unsigned producers, unsigned workers,
+			      char *buf, size_t len)
+{
+	const unsigned long long max = (unsigned long long)pb_opt_get(opts, "max-producers");
+	const unsigned long long push = (unsigned long long)producers + PB_QUEUE_EXTRA_PUSHERS;
+
+	(void)rc;
+	(void)rcopts;
+	(void)workers; /* workers only pop: they never take a ring */
+	if (push <= max)
+		return NULL;
+	snprintf(buf, len, "spmc max-producers %llu is less than the %llu threads that push (%u "
+		 "producers + %u harness submitter); raise --backend-opt max-producers to %llu or more",
+		 max, push, producers, PB_QUEUE_EXTRA_PUSHERS, push);
+	return buf;
+}
+
 static void spmc_stats(struct pb_queue *q, struct pb_queue_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -317,6 +343,7 @@ const struct pb_queue_ops pb_backend_spmc = {
 	.push = spmc_push,
 	.pop_batch = spmc_pop_batch,
 	.close = spmc_close,
+	.check = spmc_check,
 	.size = spmc_size,
 	.stats = spmc_stats,
 };

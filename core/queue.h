@@ -59,6 +59,13 @@ struct pb_queue_stats {
 };
 #define PB_QUEUE_UNBOUNDED UINT64_MAX
 
+/* Threads besides the producers that the harness may push from while the
+ * producers are registered: poolbench submits its allocation-count flush
+ * jobs (between warm-up and the timed phase) from one thread of its own.
+ * Counted whether or not this build has the allocation counters, so that a
+ * configuration is refused or run alike in every build. */
+#define PB_QUEUE_EXTRA_PUSHERS 1u
+
 struct pb_queue_ops {
 	unsigned abi;                    /* PB_ABI_VERSION */
 	const char *name;                /* "segmented" */
@@ -118,13 +125,19 @@ struct pb_queue_ops {
 	/*
 	 * NULL, or a check of a whole configuration before anything runs:
 	 * options together with the reclaimer (NULL if none) and its options
-	 * (rcopts, NULL if none; e.g. for pb_reclaim_held_max) and the number of
-	 * threads.  Returns NULL if it can make progress, else writes one line
-	 * into buf (what is needed, e.g. "seg-supply bounded needs seg-count >= 2
-	 * ...") and returns buf; poolbench refuses the run with it.
+	 * (rcopts, NULL if none; e.g. for pb_reclaim_held_max), the number of
+	 * producer threads (they push) and of pool workers (they pop); the
+	 * threads that register with the queue are producers + workers.  Besides
+	 * its producers, the caller may push from PB_QUEUE_EXTRA_PUSHERS more
+	 * threads while the producers are registered: a limit on pushing threads
+	 * must leave room for them.  Returns NULL if the configuration can make
+	 * progress, else writes one line into buf (the value, the limit and what
+	 * to change, e.g. "seg-supply bounded needs seg-count >= 2 ...") and
+	 * returns buf; poolbench refuses the run with it.
 	 */
 	const char *(*check)(const struct pb_optvals *opts, const struct pb_reclaim_ops *rc,
-			     const struct pb_optvals *rcopts, unsigned threads, char *buf, size_t len);
+			     const struct pb_optvals *rcopts, unsigned producers, unsigned workers,
+			     char *buf, size_t len);
 	/* Approximate number of queued jobs (for reports only). */
 	size_t (*size)(struct pb_queue *q);
 	void (*stats)(struct pb_queue *q, struct pb_queue_stats *st);

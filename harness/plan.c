@@ -252,6 +252,8 @@ struct bplan {
 	const struct pb_reclaim_ops *rc[PB_LIST_MAX]; /* or one NULL */
 	unsigned nsets;
 	struct pb_optvals *sets; /* defaults + --backend-opt, one per axis combination */
+	unsigned nleft;          /* --backend all: points its check() refused */
+	char left_why[640];      /* the first of them, and why */
 };
 
 /*
@@ -747,17 +749,37 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 				char why[512];
 
 				if (pt->q->check(&pt->qopts, pt->rc, pt->rc ? &pt->rcopts : NULL,
-						 pt->producers + pt->workers, why,
-						 sizeof(why)))
+						 pt->producers, pt->workers, why, sizeof(why))) {
+					/* --backend all: left out (one note per backend,
+					 * after the loop), as the combinations a backend
+					 * does not take are */
+					if (be_all) {
+						if (!bp->nleft++)
+							snprintf(bp->left_why, sizeof(bp->left_why),
+								 "reclaimer %s, %u producers, %u workers: %s",
+								 pt->rc ? pt->rc->name : "-", pt->producers,
+								 pt->workers, why);
+						memset(pt, 0, sizeof(*pt)); /* its cpus arrays go at exit */
+						n--;
+						continue;
+					}
 					pb_usage_error_opt("backend-opt", "backend %s with reclaimer %s, %u "
-							   "threads: %s", pt->q->name,
-							   pt->rc ? pt->rc->name : "-",
-							   pt->producers + pt->workers, why);
+							   "producers, %u workers: %s", pt->q->name,
+							   pt->rc ? pt->rc->name : "-", pt->producers,
+							   pt->workers, why);
+				}
 			}
 			point_id(pt, sw); /* last: after every field of the point is set */
 		}
 		}
 	}
+	for (unsigned b = 0; b < backends.n; b++)
+		if (bps[b].nleft)
+			note("note: --backend all: backend %s: %u point%s left out, the first with %s",
+			     bps[b].q->name, bps[b].nleft, bps[b].nleft > 1 ? "s" : "", bps[b].left_why);
+	if (!n) /* only --backend all leaves points out (check() above) */
+		pb_usage_error_opt("backend", "--backend all: no backend can run any point of this sweep "
+				   "(each was left out, see the notes above)");
 	pb_plan_record_full(pts, n); /* the sweep's identity: the whole plan (meta.c) */
 	/* --shard K/N: point i (plan order, from 0) belongs to shard i mod N + 1. */
 	if (sw->shard_n > 1) {

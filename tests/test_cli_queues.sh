@@ -45,6 +45,49 @@ expect_bad "spmc --capacity not a power of two" "value 6 is not a power of two f
 	--backend spmc --capacity 6
 expect_bad "spmc max-producers below range" "value 8 is out of range for max-producers, allowed: 16 .. 4096" \
 	--backend spmc --backend-opt max-producers=8
+# More producers than spmc has rings (max-producers): refused before anything
+# runs (it used to wait for a free ring until the watchdog called it a
+# stall).  One ring stays for the harness's own submitter (core/queue.h,
+# PB_QUEUE_EXTRA_PUSHERS), so 16 producers need max-producers 17.
+expect_bad "spmc with 20 producers over max-producers 16 refused" \
+	"spmc max-producers 16 is less than the 21 threads that push (20 producers + 1 harness submitter); raise --backend-opt max-producers" \
+	--backend spmc --producers 20 --workers 1 --watchdog 10
+expect_bad "spmc with 16 producers at max-producers 16 refused (no ring for the harness)" \
+	"spmc max-producers 16 is less than the 17 threads" --backend spmc --producers 16 --workers 1 \
+	--watchdog 10
+expect_bad "spmc max-producers 32 with 40 producers refused, naming 32" \
+	"spmc max-producers 32 is less than the 41 threads" \
+	--backend spmc --backend-opt max-producers=32 --producers 40 --workers 1 --watchdog 10
+expect_bad "spmc: the largest producer count of a list decides" \
+	"spmc max-producers 16 is less than the 21 threads" --backend spmc --producers 1,20 --workers 1 \
+	--watchdog 10
+# With --backend all the spmc points that cannot run are left out with a note
+# (as combinations a backend does not take are); the other backends stay.
+"$PB" run --dry-run --backend all --producers 20,32 --workers 1 --out "$T/dry" >"$T/dry.out" 2>"$T/dry.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -qF "backend spmc: 2 points left out, the first with reclaimer -, 20 producers, 1 workers: spmc max-producers 16 is less than the 21 threads" "$T/dry.err" &&
+	! grep -q "backend=spmc" "$T/dry.out" && grep -q "backend=mutex" "$T/dry.out"; then
+	ok "--backend all: spmc with 20 and 32 producers left out with a note, the others planned"
+else
+	fail "--backend all: spmc with 20 and 32 producers left out with a note" "rc=$rc" "$(cat "$T/dry.err")" \
+		"$(grep -c backend=spmc "$T/dry.out") spmc points"
+fi
+# ... and one ring more than the producers is enough: it runs, every job once.
+"$PB" run --quiet --backend spmc --backend-opt max-producers=17 --producers 16 --workers 1 \
+	--jobs 2000 --reps 1 --watchdog 60 --out "$T/maxp" >/dev/null 2>"$T/maxp.err"
+rc=$?
+# (status ok, or noisy on a busy machine: not a stall; no job lost or run twice)
+if [ $rc -eq 0 ] && python3 - "$T/maxp/results.csv" <<'PYEOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+sys.exit(not (len(rows) == 1 and rows[0]["status"] in ("ok", "noisy") and
+              rows[0]["lost"] == "0" and rows[0]["duplicated"] == "0"))
+PYEOF
+then
+	ok "spmc with 16 producers and max-producers 17 runs"
+else
+	fail "spmc with 16 producers and max-producers 17 runs" "rc=$rc" "$(tail -3 "$T/maxp.err")"
+fi
 expect_bad "wfcq chunk 0 refused" "value 0 is out of range for chunk, allowed: 1 .. 65536" \
 	--backend wfcq --backend-opt chunk=0
 expect_bad "lfq recycle 2 refused" "value '2' is not valid for recycle, allowed: true, false" \

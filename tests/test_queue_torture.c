@@ -15,7 +15,7 @@
  * process dies, in every build type (a signal handler; under a sanitizer its
  * death callback, so that the sanitizer's own report stays).
  */
-#include "common.h"
+#include "torture_common.h" /* jobs, stall hook, producer/consumer threads */
 
 #include <inttypes.h>
 #include <signal.h>
@@ -29,20 +29,17 @@
 #include "reclaim.h"
 #include "registry.h"
 
-#define NPROD 2
-#define NCHURN 2                   /* consumers that never stall */
-#define NCONS (NCHURN + 1)         /* + the staller */
 #define NSTALL 4                   /* stalls per configuration */
 #define RUN_NS 300000000ull        /* producers pace themselves over this long */
 #define STALL_NS 50000000ull       /* each stall: 50 ms ... */
 #define STALL_MAX_NS 1000000000ull /* ... longer (<= 1 s) until others passed the segment */
+#define STALL_POLL_NS 5000000ull
 #define STALL_PASS_SEGS 4          /* segments retired meanwhile that prove it was passed */
 #define SEG_COUNT "4"
 #define POOL_CAP "8"
 #define SEGS_MIN 20000ull
 #define POISON64 0x6b6b6b6b6b6b6b6bull /* backends/segmented.c fills pooled jobs with 0x6b */
-#define TT_MAGIC 0x70b7e5ba11ab1e55ull
-#define SEQ_BITS 40
+#define QT_MAGIC 0x70b7e5ba11ab1e55ull
 
 /* One configuration: reclaimer (+ options) x seg-size x retire-order. */
 struct tconf {
@@ -59,38 +56,11 @@ static struct tconf tconfs[MAX_TCONFS];
 static size_t ntconfs;
 static const struct pb_queue_ops *segq;
 
-/* One stall, as the staller saw it. */
-struct stall {
-	uint64_t gen_before, gen_after; /* incarnation of the held segment */
-	unsigned flags_after;           /* PB_TORTURE_* at resume */
-	uint64_t retired_during;        /* segments the others retired meanwhile */
-	uint64_t ns;
-};
-
 struct run {
+	struct tt_run t;               /* first: the shared machinery's (tt_poisoned) */
 	const struct tconf *c;
 	struct pb_reclaim_inst inst;
-	struct pb_queue *q;
-	uint64_t per, total; /* jobs per producer, all jobs */
-	atomic_uchar *seen;
-	atomic_uint_fast64_t popped;
-	atomic_uint producers_done;
-	atomic_uint_fast64_t last_progress_ns;
-	atomic_int stop;
 	atomic_uint_fast64_t poisoned; /* popped jobs that carry the poison */
-	pthread_barrier_t start;
-	struct tc_errs errs;
-	/* The staller's own state (its thread only; read by main after join). */
-	unsigned nstalls;
-	bool in_stall;
-	const void *held;
-	struct stall stalls[NSTALL];
-};
-
-struct targ {
-	struct run *r;
-	unsigned id;
-	bool staller;
 };
 
 /* ---- configurations --------------------------------------------------- */
@@ -162,57 +132,15 @@ static int setup_confs(void **state)
 
 /* ---- jobs --------------------------------------------------------------- */
 
-static atomic_int tt_cancel;
-
-static int tt_fn(void *arg)
+/* Counted (and reported by the main thread: a finding under limbo), not checked. */
+static bool tt_poisoned(struct tt_run *t, const struct pb_job *j)
 {
-	(void)arg;
-	return 0;
-}
-
-static void tt_cleanup(void *arg, int status)
-{
-	(void)arg;
-	(void)status;
-}
-
-static uint64_t tt_tag(unsigned prod, uint64_t seq)
-{
-	return TT_MAGIC ^ (seq * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)prod << 56);
-}
-
-static void tt_make(struct pb_job *j, unsigned prod, uint64_t seq)
-{
-	j->fn = tt_fn;
-	j->arg = (void *)(uintptr_t)(((uint64_t)prod << SEQ_BITS) | seq);
-	j->cleanup = tt_cleanup;
-	j->cancel = &tt_cancel;
-	j->deadline_ns = ~seq;
-	j->tag = tt_tag(prod, seq);
-}
-
-static bool tt_poisoned(const struct pb_job *j)
-{
-	return j->tag == POISON64 || (uint64_t)(uintptr_t)j->arg == POISON64 ||
-	       j->deadline_ns == POISON64 || (uint64_t)(uintptr_t)j->fn == POISON64;
-}
-
-/* NULL, or what is wrong with a popped job. */
-static const char *tt_check(const struct run *r, const struct pb_job *j, unsigned *prod,
-			    uint64_t *seq)
-{
-	uint64_t a = (uint64_t)(uintptr_t)j->arg;
-
-	*prod = (unsigned)(a >> SEQ_BITS);
-	*seq = a & ((1ull << SEQ_BITS) - 1);
-	if (*prod >= NPROD || *seq >= r->per)
-		return "arg out of range (garbage job)";
-	if (j->tag != tt_tag(*prod, *seq))
-		return "bad magic tag (torn or stale job)";
-	if (j->fn != tt_fn || j->cleanup != tt_cleanup || j->cancel != &tt_cancel ||
-	    j->deadline_ns != ~*seq)
-		return "job fields not copied intact";
-	return NULL;
+	if (j->tag == POISON64 || (uint64_t)(uintptr_t)j->arg == POISON64 ||
+	    j->deadline_ns == POISON64 || (uint64_t)(uintptr_t)j->fn == POISON64) {
+		atomic_fetch_add(&((struct run *)t)->poisoned, 1);
+		return true;
+	}
+	return false;
 }
 
 /* ---- what was found so far, printed on a crash ------------------------------ */
@@ -238,8 +166,8 @@ static void report_crash(int sig)
 		     "\nFINDING at crash (%s) in %s: %" PRIu64 " of %" PRIu64 " jobs popped, %" PRIu64
 		     " poisoned jobs popped, %u stalls done, held segment reused while referenced in "
 		     "%u of them (each reuse printed above as it happened)\n", what, r->c->desc,
-		     (uint64_t)atomic_load(&r->popped), r->total, (uint64_t)atomic_load(&r->poisoned),
-		     r->nstalls, cur_reused);
+		     (uint64_t)atomic_load(&r->t.popped), r->t.total, (uint64_t)atomic_load(&r->poisoned),
+		     r->t.nstalls, cur_reused);
 	if (n > 0)
 		(void)!write(2, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
@@ -277,209 +205,25 @@ static void install_crash_report(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-/* ---- the stall hook (runs on the staller thread only) -------------------- */
+/* ---- at each resume (the staller's thread) -------------------------------- */
 
-static uint64_t segs_retired(const struct run *r)
+static void on_resume(struct tt_run *t, const struct tt_stall *s)
 {
-	struct pb_queue_stats st;
-
-	pb_queue_get_stats(segq, r->q, &st);
-	return st.segs_retired;
-}
-
-static void stall_hook(const struct pb_torture_probe *p, void *arg)
-{
-	struct run *r = arg;
-
-	if (!strcmp(p->where, "segmented.pop.protected")) {
-		struct stall *s;
-		uint64_t t0, r0, due;
-
-		if (r->nstalls >= NSTALL)
-			return;
-		/* Stalls spread over the run: the k-th after k/(NSTALL+1) of the jobs. */
-		due = r->total * (r->nstalls + 1) / (NSTALL + 1);
-		if (atomic_load(&r->popped) < due)
-			return;
-		s = &r->stalls[r->nstalls];
-		s->gen_before = p->gen;
-		r->held = p->obj;
-		r->in_stall = true;
-		r0 = segs_retired(r);
-		t0 = pb_now_ns();
-		tc_sleep_ns(STALL_NS);
-		/* Stay until the others have certainly moved head past the held
-		 * segment (and retired it), unless the run is ending. */
-		while (segs_retired(r) - r0 < STALL_PASS_SEGS && pb_now_ns() - t0 < STALL_MAX_NS &&
-		       atomic_load(&r->popped) < r->total && !atomic_load(&r->stop))
-			tc_sleep_ns(5000000);
-		s->retired_during = segs_retired(r) - r0;
-		s->ns = pb_now_ns() - t0;
-		return;
+	if (s->gen_after != s->gen_before || (s->flags_after & PB_TORTURE_DEAD)) {
+		/* Say it now: the consumer goes on to read this segment, and
+		 * without ASan a broken reclaimer may crash the process next. */
+		cur_reused++;
+		fprintf(stderr, "FINDING %s: stall %u: the held segment was reused while "
+			"referenced (gen %" PRIu64 " -> %#" PRIx64 "%s); the consumer resumes on "
+			"it now\n", t->desc, t->nstalls, s->gen_before, s->gen_after,
+			(s->flags_after & PB_TORTURE_DEAD) ? ", DEAD" : "");
+		fflush(stderr);
 	}
-	if (r->in_stall && !strcmp(p->where, "segmented.pop.protected.resumed")) {
-		struct stall *s = &r->stalls[r->nstalls];
-
-		r->in_stall = false;
-		r->nstalls++;
-		if (p->obj != r->held)
-			tc_err(&r->errs, "%s: torture probe resumed on %p, stalled on %p", r->c->desc,
-			       p->obj, r->held);
-		s->gen_after = p->gen;
-		s->flags_after = p->flags;
-		if (s->gen_after != s->gen_before || (s->flags_after & PB_TORTURE_DEAD)) {
-			/* Say it now: the consumer goes on to read this segment, and
-			 * without ASan a broken reclaimer may crash the process next. */
-			cur_reused++;
-			fprintf(stderr, "FINDING %s: stall %u: the held segment was reused while "
-				"referenced (gen %" PRIu64 " -> %#" PRIx64 "%s); the consumer resumes on "
-				"it now\n", r->c->desc, r->nstalls, s->gen_before, s->gen_after,
-				(s->flags_after & PB_TORTURE_DEAD) ? ", DEAD" : "");
-			fflush(stderr);
-		}
-		/* Test hook (tests/test_torture_report.sh): crash here, as a broken
-		 * reclaimer would, to check that the report above comes out. */
-		if (getenv("PB_TORTURE_CRASH_AT_STALL") &&
-		    (unsigned)atoi(getenv("PB_TORTURE_CRASH_AT_STALL")) == r->nstalls)
-			raise(SIGSEGV);
-	}
-}
-
-/* ---- threads ------------------------------------------------------------ */
-
-static void *producer_main(void *arg)
-{
-	struct targ *a = arg;
-	struct run *r = a->r;
-	struct pb_qthread *t = NULL;
-	uint64_t rnd = 0x51ed27ull + a->id * 7919, t0;
-	struct pb_job j;
-	int rc;
-
-	pthread_barrier_wait(&r->start);
-	t0 = pb_now_ns();
-	rc = segq->thread_register(r->q, &t);
-	if (rc) {
-		tc_err(&r->errs, "%s: producer %u: thread_register %d", r->c->desc, a->id, rc);
-		atomic_store(&r->stop, 1);
-		goto out;
-	}
-	/* relaxed: `stop` only asks threads to give up after an error */
-	for (uint64_t seq = 0; seq < r->per && !atomic_load_explicit(&r->stop, memory_order_relaxed);
-	     seq++) {
-		tt_make(&j, a->id, seq);
-		rc = segq->push(r->q, t, &j);
-		if (rc != PB_OK) {
-			/* seg-supply=alloc never returns FULL; nobody closes. */
-			tc_err(&r->errs, "%s: producer %u: push of seq %" PRIu64 " returned %d",
-			       r->c->desc, a->id, seq, rc);
-			atomic_store(&r->stop, 1);
-			break;
-		}
-		if ((seq & 15) == 0) {
-			/* Pace: spread the pushes over RUN_NS, so that the churn goes on
-			 * through every stall instead of ending inside the first. */
-			uint64_t due = t0 + RUN_NS * seq / r->per, now;
-
-			pb_queue_quiescent(segq, r->q, t);
-			while ((now = pb_now_ns()) < due &&
-			       !atomic_load_explicit(&r->stop, memory_order_relaxed))
-				tc_sleep_ns(due - now < 1000000 ? due - now : 1000000);
-		}
-		tc_maybe_yield(&rnd, 6);
-	}
-	segq->thread_unregister(r->q, t);
-out:
-	atomic_fetch_add(&r->producers_done, 1);
-	return NULL;
-}
-
-static void *consumer_main(void *arg)
-{
-	struct targ *a = arg;
-	struct run *r = a->r;
-	struct pb_qthread *t = NULL;
-	struct pb_job buf[8];
-	int64_t last[NPROD];
-	uint64_t rnd = 0xc0ffeeull + a->id * 104729;
-	int rc;
-
-	for (unsigned p = 0; p < NPROD; p++)
-		last[p] = -1;
-	pthread_barrier_wait(&r->start);
-	rc = segq->thread_register(r->q, &t);
-	if (rc) {
-		tc_err(&r->errs, "%s: consumer %u: thread_register %d", r->c->desc, a->id, rc);
-		atomic_store(&r->stop, 1);
-		return NULL;
-	}
-	if (a->staller)
-		pb_torture_set_hook(stall_hook, r);
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) { /* relaxed: as above */
-		size_t max = 1 + tc_rand(&rnd) % PB_ARRAY_SIZE(buf);
-		size_t n = segq->pop_batch(r->q, t, buf, max);
-
-		if (n > max) {
-			tc_err(&r->errs, "%s: pop_batch(max %zu) returned %zu", r->c->desc, max, n);
-			atomic_store(&r->stop, 1);
-			break;
-		}
-		for (size_t k = 0; k < n; k++) {
-			unsigned prod;
-			uint64_t seq;
-			const char *why;
-
-			if (tt_poisoned(&buf[k])) {
-				/* Reported by the main thread (a finding under limbo). */
-				atomic_fetch_add(&r->poisoned, 1);
-				continue;
-			}
-			why = tt_check(r, &buf[k], &prod, &seq);
-			if (why) {
-				tc_err(&r->errs, "%s: %s", r->c->desc, why);
-				atomic_store(&r->stop, 1);
-				break;
-			}
-			if (atomic_fetch_add(&r->seen[prod * r->per + seq], 1) != 0)
-				tc_err(&r->errs, "%s: job (producer %u, seq %" PRIu64 ") popped twice",
-				       r->c->desc, prod, seq);
-			if ((int64_t)seq <= last[prod])
-				tc_err(&r->errs, "%s: per-producer order violated in one consumer's "
-				       "stream: producer %u seq %" PRIu64 " after %" PRId64,
-				       r->c->desc, prod, seq, last[prod]);
-			last[prod] = (int64_t)seq;
-		}
-		pb_queue_quiescent(segq, r->q, t);
-		if (n) {
-			atomic_fetch_add(&r->popped, n);
-			/* relaxed: a coarse progress clock for the stall detector */
-			atomic_store_explicit(&r->last_progress_ns, pb_now_ns(), memory_order_relaxed);
-			tc_maybe_yield(&rnd, 4);
-			continue;
-		}
-		if (atomic_load(&r->popped) >= r->total)
-			break;
-		if (atomic_load(&r->producers_done) == NPROD) {
-			/* Load the clock before reading now: another consumer may store a
-			 * newer time meanwhile, and now - last must not underflow. */
-			uint64_t lastp = atomic_load_explicit(&r->last_progress_ns, memory_order_relaxed);
-			uint64_t now = pb_now_ns();
-
-			if (now > lastp && now - lastp > tc_stall_ns() + STALL_MAX_NS * NSTALL) {
-				tc_err(&r->errs, "%s: lost jobs: %" PRIu64 " of %" PRIu64 " popped, "
-				       "then nothing for %" PRIu64 " s", r->c->desc,
-				       (uint64_t)atomic_load(&r->popped), r->total,
-				       (now - lastp) / 1000000000u);
-				atomic_store(&r->stop, 1);
-				break;
-			}
-		}
-		sched_yield();
-	}
-	if (a->staller)
-		pb_torture_set_hook(NULL, NULL);
-	segq->thread_unregister(r->q, t);
-	return NULL;
+	/* Test hook (tests/test_torture_report.sh): crash here, as a broken
+	 * reclaimer would, to check that the report above comes out. */
+	if (getenv("PB_TORTURE_CRASH_AT_STALL") &&
+	    (unsigned)atoi(getenv("PB_TORTURE_CRASH_AT_STALL")) == t->nstalls)
+		raise(SIGSEGV);
 }
 
 /* ---- one configuration --------------------------------------------------- */
@@ -502,6 +246,18 @@ static void run_open(struct run *r, const struct tconf *c)
 
 	memset(r, 0, sizeof(*r));
 	r->c = c;
+	r->t.ops = segq;
+	r->t.desc = c->desc;
+	r->t.magic = QT_MAGIC;
+	r->t.check_order = true; /* segmented is FIFO */
+	r->t.nstall = NSTALL;
+	r->t.run_ns = RUN_NS;
+	r->t.stall_ns = STALL_NS;
+	r->t.stall_max_ns = STALL_MAX_NS;
+	r->t.stall_poll_ns = STALL_POLL_NS;
+	r->t.stall_pass = STALL_PASS_SEGS;
+	r->t.skip_job = tt_poisoned;
+	r->t.on_resume = on_resume;
 	pb_opts_defaults(&qv, segq->options);
 	snprintf(num, sizeof(num), "%u", c->seg_size);
 	assert_int_equal(pb_opts_set(&qv, "seg-size", num, err, sizeof(err)), 0);
@@ -515,35 +271,27 @@ static void run_open(struct run *r, const struct tconf *c)
 	r->inst.ops = c->r;
 	if (c->r->create(&c->ro, &r->inst.dom))
 		fail_msg("%s: reclaimer create failed", c->desc);
-	if (segq->create(&qv, &r->inst, &r->q))
+	if (segq->create(&qv, &r->inst, &r->t.q))
 		fail_msg("%s: queue create failed", c->desc);
-	r->per = target_segments() * c->seg_size / NPROD;
-	r->total = r->per * NPROD;
-	r->seen = calloc(r->total, sizeof(*r->seen));
-	assert_non_null(r->seen);
-	tc_errs_init(&r->errs);
-	atomic_store(&r->last_progress_ns, pb_now_ns());
-	pthread_barrier_init(&r->start, NULL, NPROD + NCONS + 1);
+	r->t.per = target_segments() * c->seg_size / TT_NPROD;
+	tt_run_init(&r->t);
 }
 
 static void run_close(struct run *r)
 {
-	segq->destroy(r->q);
+	segq->destroy(r->t.q);
 	r->c->r->destroy(r->inst.dom);
-	pthread_barrier_destroy(&r->start);
-	free(r->seen);
+	tt_run_fini(&r->t);
 }
 
 /* Returns the number of stalls whose held segment was reused or reclaimed. */
 static unsigned run_one(const struct tconf *c)
 {
 	struct run *r = calloc(1, sizeof(*r));
-	struct targ args[NPROD + NCONS];
-	pthread_t th[NPROD + NCONS];
 	struct pb_queue_stats qs;
 	struct pb_reclaim_stats rs;
 	const bool proven = c->r->flags & PB_RC_PROVEN;
-	unsigned nth = 0, detached = 0, reused = 0, dead = 0;
+	unsigned detached = 0, reused = 0, dead = 0;
 	uint64_t t0 = pb_now_ns(), poisoned, passed = 0;
 	char first_reuse[128] = "";
 
@@ -551,38 +299,20 @@ static unsigned run_one(const struct tconf *c)
 	run_open(r, c);
 	cur_reused = 0;
 	cur_run = r;
-	atomic_store(&pb_torture_enabled, 1);
-	for (unsigned i = 0; i < NPROD; i++) {
-		args[nth] = (struct targ){r, i, false};
-		tc_spawn(&th[nth], producer_main, &args[nth]);
-		nth++;
-	}
-	for (unsigned i = 0; i < NCONS; i++) {
-		args[nth] = (struct targ){r, i, i == NCONS - 1};
-		tc_spawn(&th[nth], consumer_main, &args[nth]);
-		nth++;
-	}
-	pthread_barrier_wait(&r->start);
-	for (unsigned i = 0; i < nth; i++)
-		tc_join(th[i]);
-	atomic_store(&pb_torture_enabled, 0);
+	tt_run_threads(&r->t);
 	cur_run = NULL;
-	tc_errs_check(&r->errs, c->desc);
+	tc_errs_check(&r->t.errs, c->desc);
 
-	/* Exactly once: every job seen once (duplicates were caught as they came). */
-	for (uint64_t i = 0; i < r->total; i++)
-		if (atomic_load(&r->seen[i]) != 1)
-			fail_msg("%s: job (producer %" PRIu64 ", seq %" PRIu64 ") popped %u times",
-				 c->desc, i / r->per, i % r->per, (unsigned)atomic_load(&r->seen[i]));
-	if (atomic_load(&r->popped) != r->total + atomic_load(&r->poisoned))
+	tt_check_seen(&r->t);
+	if (atomic_load(&r->t.popped) != r->t.total + atomic_load(&r->poisoned))
 		fail_msg("%s: %" PRIu64 " popped (%" PRIu64 " of them poisoned), want %" PRIu64,
-			 c->desc, (uint64_t)atomic_load(&r->popped),
-			 (uint64_t)atomic_load(&r->poisoned), r->total);
+			 c->desc, (uint64_t)atomic_load(&r->t.popped),
+			 (uint64_t)atomic_load(&r->poisoned), r->t.total);
 
-	pb_queue_get_stats(segq, r->q, &qs);
-	pb_queue_get_reclaim_stats(segq, r->q, &rs);
-	for (unsigned i = 0; i < r->nstalls; i++) {
-		const struct stall *s = &r->stalls[i];
+	pb_queue_get_stats(segq, r->t.q, &qs);
+	pb_queue_get_reclaim_stats(segq, r->t.q, &rs);
+	for (unsigned i = 0; i < r->t.nstalls; i++) {
+		const struct tt_stall *s = &r->t.stalls[i];
 		bool re = s->gen_after != s->gen_before || (s->flags_after & PB_TORTURE_DEAD);
 
 		detached += (s->flags_after & PB_TORTURE_DETACHED) != 0;
@@ -599,13 +329,13 @@ static unsigned run_one(const struct tconf *c)
 		      " segs passed it), held seg reused %u, poisoned jobs %" PRIu64
 		      ", rc retired %" PRIu64 " freed %" PRIu64 " leaked %" PRIu64 "\n",
 		      c->desc, (double)(pb_now_ns() - t0) / 1e6, qs.segs_retired,
-		      qs.segs_allocated, qs.segs_reused, r->nstalls, detached, passed, reused,
+		      qs.segs_allocated, qs.segs_reused, r->t.nstalls, detached, passed, reused,
 		      poisoned, rs.retired, rs.freed, rs.leaked);
 
 	if (proven || !(c->r->flags & PB_RC_TYPE_STABLE)) {
 		if (reused)
 			fail_msg("%s: the stalled consumer's segment was reused or reclaimed while "
-				 "it was protected: %u of %u stalls%s", c->desc, reused, r->nstalls,
+				 "it was protected: %u of %u stalls%s", c->desc, reused, r->t.nstalls,
 				 first_reuse);
 		if (poisoned)
 			fail_msg("%s: %" PRIu64 " poisoned jobs popped", c->desc, poisoned);
@@ -614,17 +344,17 @@ static unsigned run_one(const struct tconf *c)
 			      " (DEAD at resume: %u); detached during the stall in %u; poisoned "
 			      "jobs popped: %" PRIu64 "; limbo retired %" PRIu64 ", freed to the "
 			      "pool %" PRIu64 ", orphaned (leaked) %" PRIu64 "; segments allocated "
-			      "%" PRIu64 ", reused %" PRIu64 "\n", c->desc, reused, r->nstalls,
+			      "%" PRIu64 ", reused %" PRIu64 "\n", c->desc, reused, r->t.nstalls,
 			      first_reuse, dead, detached, poisoned, rs.retired, rs.freed, rs.leaked,
 			      qs.segs_allocated, qs.segs_reused);
 	}
 	/* The run did what it is for: enough churn, stalls that were passed. */
-	if (qs.segs_retired < r->total / c->seg_size * 9 / 10)
+	if (qs.segs_retired < r->t.total / c->seg_size * 9 / 10)
 		fail_msg("%s: only %" PRIu64 " segments retired for %" PRIu64 " jobs", c->desc,
-			 qs.segs_retired, r->total);
-	if (r->nstalls == 0 || detached == 0)
+			 qs.segs_retired, r->t.total);
+	if (r->t.nstalls == 0 || detached == 0)
 		fail_msg("%s: %u stalls, the held segment detached in %u: the stall never "
-			 "overlapped the churn", c->desc, r->nstalls, detached);
+			 "overlapped the churn", c->desc, r->t.nstalls, detached);
 	run_close(r);
 	free(r);
 	return reused;
@@ -661,23 +391,23 @@ static void test_hook_off_is_silent(void **state)
 	(void)state;
 	assert_non_null(r);
 	run_open(r, c);
-	assert_int_equal(segq->thread_register(r->q, &t), 0);
+	assert_int_equal(segq->thread_register(r->t.q, &t), 0);
 	pb_torture_set_hook(hook_never, &calls);
 	for (int k = 0; k < 8; k++) {
-		tt_make(&j, 0, (uint64_t)k);
-		assert_int_equal(segq->push(r->q, t, &j), PB_OK);
-		assert_int_equal(segq->pop_batch(r->q, t, out, 4), 1);
+		tt_make(&r->t, &j, 0, (uint64_t)k);
+		assert_int_equal(segq->push(r->t.q, t, &j), PB_OK);
+		assert_int_equal(segq->pop_batch(r->t.q, t, out, 4), 1);
 	}
 	assert_int_equal(atomic_load(&calls), 0);
 	/* ... and with them on, every pop reaches the point (twice: and resumed). */
 	atomic_store(&pb_torture_enabled, 1);
-	tt_make(&j, 0, 8);
-	assert_int_equal(segq->push(r->q, t, &j), PB_OK);
-	assert_int_equal(segq->pop_batch(r->q, t, out, 4), 1);
+	tt_make(&r->t, &j, 0, 8);
+	assert_int_equal(segq->push(r->t.q, t, &j), PB_OK);
+	assert_int_equal(segq->pop_batch(r->t.q, t, out, 4), 1);
 	atomic_store(&pb_torture_enabled, 0);
 	pb_torture_set_hook(NULL, NULL);
 	assert_true(atomic_load(&calls) >= 2);
-	segq->thread_unregister(r->q, t);
+	segq->thread_unregister(r->t.q, t);
 	run_close(r);
 	free(r);
 }
