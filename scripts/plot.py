@@ -40,6 +40,8 @@ KEY = ["mode", "backend", "reclaim", "workload", "producers", "workers", "seg_si
 # Key columns never shown in a legend label: the series name already says them,
 # or they repeat what another column says.
 NOT_IN_LABEL = {"backend", "reclaim", "workload", "backend_opts"}
+# Most lines a panel keeps its own legend for; beyond, one legend right of the panels.
+LEGEND_IN_PANEL = 8
 KINDS = ["worker-scale", "producer-pressure", "segment-size", "latency", "channel", "reclaim",
          "placement", "queues", "generic", "drift"]
 # Preset file names (scripts/presets/NAME.ini) that are not themselves a kind.
@@ -583,7 +585,11 @@ class Figure:
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(True, which="major", alpha=0.3)
-        if series and self.shared_legend:
+        # More than LEGEND_IN_PANEL lines: the legend goes right of the
+        # panels (the figure widens for it), where it cannot cover the data.
+        if series and (self.shared_legend or len(series) > LEGEND_IN_PANEL):
+            if not self.shared_legend and not self.legend_items:
+                self.fig.set_figwidth(self.fig.get_figwidth() + 2.8)
             for h, lab in zip(*ax.get_legend_handles_labels()):
                 self.legend_items.setdefault(lab, h)
         elif series:
@@ -637,7 +643,7 @@ class Figure:
             labs = series_order([(lab, lab.split(" ")[0]) for lab in self.legend_items])
             self.fig.legend([self.legend_items[lab] for lab, _ in labs], [lab for lab, _ in labs],
                             loc="center right", fontsize=7, frameon=False)
-            right = 1.0 - 2.6 / self.fig.get_figwidth()  # about 2.6 in for the labels
+            right = 1.0 - 2.8 / self.fig.get_figwidth()  # about 2.8 in for the labels
         self.fig.tight_layout(rect=(0, 0.06, right, 1))
         os.makedirs(out, exist_ok=True)
         files = []
