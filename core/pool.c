@@ -115,6 +115,7 @@ struct pb_pool {
 	unsigned wake_min;
 	unsigned batch_max;
 	unsigned spin_iters;
+	unsigned coalesce_relax;
 	unsigned nworkers;
 	bool channel;                /* backend has pop_wait: it owns wake-ups */
 	_Atomic int closed;          /* submissions refused */
@@ -427,6 +428,19 @@ static void *worker_main(void *arg)
 			if (PB_UNLIKELY(!worker_handle_batch(p, w, n, &c)))
 				break;
 			spins = 0;
+			/*
+			 * Coalescing (off unless configured): a small batch means
+			 * this worker is right behind the producers, reading stamp
+			 * and job lines they are still writing, so each line
+			 * crosses between the cores twice.  A short pause lets a
+			 * batch accumulate.  It holds nothing (the jobs were
+			 * copies: quiescent already) and is bounded, so no job
+			 * waits for more than the pause, and parking is
+			 * unaffected (an empty pop still counts towards it).
+			 */
+			if (p->coalesce_relax && n < PB_COALESCE_BELOW)
+				for (unsigned k = 0; k < p->coalesce_relax; k++)
+					pb_cpu_relax();
 			continue;
 		}
 		/* Nothing visible: final only if the queue was closed before the pop. */
@@ -543,7 +557,8 @@ int pb_pool_create(const struct pb_pool_config *cfg, struct pb_pool **out)
 	int rc;
 
 	*out = NULL;
-	if (!cfg->queue || cfg->workers == 0 || cfg->batch_max > MAX_BATCH)
+	if (!cfg->queue || cfg->workers == 0 || cfg->batch_max > MAX_BATCH ||
+	    cfg->coalesce_relax > PB_COALESCE_MAX)
 		return -EINVAL;
 	if ((cfg->queue->flags & PB_Q_RECLAIM) && !cfg->reclaim)
 		return -EINVAL;
@@ -563,6 +578,7 @@ int pb_pool_create(const struct pb_pool_config *cfg, struct pb_pool **out)
 	p->wake_min = cfg->wake_min_jobs ? cfg->wake_min_jobs : DEFAULT_WAKE_MIN;
 	p->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH;
 	p->spin_iters = cfg->spin_iters ? cfg->spin_iters : DEFAULT_SPIN;
+	p->coalesce_relax = cfg->coalesce_relax;
 	p->flush_ns = cfg->flush_ns ? cfg->flush_ns : DEFAULT_FLUSH_NS;
 	p->nworkers = cfg->workers;
 	p->channel = cfg->queue->pop_wait != NULL;

@@ -44,6 +44,9 @@ struct pb_hooks {
 	void *ctx;
 };
 
+#define PB_COALESCE_BELOW 8u   /* batches smaller than this trigger coalescing */
+#define PB_COALESCE_MAX 65536u /* most pb_cpu_relax() a coalescing pause may take */
+
 struct pb_pool_config {
 	const struct pb_queue_ops *queue;        /* required */
 	const struct pb_optvals *queue_opts;     /* NULL: defaults */
@@ -54,6 +57,10 @@ struct pb_pool_config {
 	unsigned wake_min_jobs;                  /* 0: 128 */
 	uint64_t flush_ns;                       /* 0: 50000 (50 us) */
 	unsigned spin_iters;                     /* empty polls before parking; 0: 64 */
+	/* Batch coalescing (docs/pool.md): after a batch of fewer than
+	 * PB_COALESCE_BELOW jobs a worker pauses this many pb_cpu_relax()
+	 * before it pops again, so that jobs accumulate; 0: never (the seed). */
+	unsigned coalesce_relax;
 	const int *worker_cpus;                  /* NULL, or workers entries: OS cpu index or -1 */
 	const struct pb_hooks *hooks;            /* NULL: none */
 	/* Called for every job that returned non-zero (after counting it). */

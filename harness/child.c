@@ -845,6 +845,7 @@ void pb_child_run(const struct pb_point *pt, unsigned rep, enum pb_fault fault,
 	cfg.reclaim_opts = pt->rc ? &pt->rcopts : NULL;
 	cfg.workers = pt->workers;
 	cfg.batch_max = pt->batch;
+	cfg.coalesce_relax = pt->coalesce;
 	cfg.wake_min_jobs = pt->wake_min_jobs;
 	cfg.flush_ns = pt->flush_us * 1000;
 	cfg.worker_cpus = pt->cpus_workers;

@@ -37,8 +37,8 @@ static const char *const columns[] = {
 	"e2e_ns", "e2e_ns_per_job", "queue_bound", "submit_batch",
 	/* schema 4: the order the rows ran in, the machine-speed canary (issue 8) */
 	"run_seq", "canary_before_ns", "canary_after_ns",
-	/* schema 5: the throughput mode's queue bound (--backlog) */
-	"backlog",
+	/* schema 5: the throughput mode's queue bound (--backlog), pool coalescing */
+	"backlog", "coalesce",
 	"note",
 };
 #define NCOLS PB_ARRAY_SIZE(columns)
@@ -327,6 +327,7 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 	add_u(&r, res->canary_before_ns != 0, res->canary_before_ns);
 	add_u(&r, res->canary_after_ns != 0, res->canary_after_ns);
 	add(&r, "%llu", (unsigned long long)pt->backlog);
+	add(&r, "%u", pt->coalesce);
 	add(&r, "%s", res->note[0] ? res->note : "-");
 
 	if (r.n != NCOLS) {

@@ -20,7 +20,7 @@
 #define PB_BACKLOG_MAX (1ull << 32) /* --backlog upper bound */
 #define PB_SCHEMA_VERSION 5 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns
                               (then submit_batch); 4: run_seq, canary_before_ns, canary_after_ns,
-                              status noisy; 5: backlog */
+                              status noisy; 5: backlog, coalesce */
 
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
@@ -61,6 +61,7 @@ struct pb_sweep {
 	struct pb_ulist producers, workers, wake_min_jobs, flush_us, batch;
 	struct pb_ulist submit_batch; /* --submit-batch: jobs per pb_pool_submit_batch (1: per job) */
 	struct pb_ulist backlog;      /* --backlog: most jobs queued, not yet taken (0: unbounded) */
+	struct pb_ulist coalesce;     /* --coalesce: pool coalesce_relax (0: off) */
 	struct pb_settings bopt, ropt, wopt; /* --seg-size etc. are bopt entries */
 	uint64_t jobs;
 	unsigned reps;
@@ -110,6 +111,7 @@ struct pb_point {
 	unsigned batch, wake_min_jobs;
 	unsigned submit_batch; /* jobs per submit call (1: pb_pool_submit_wait per job) */
 	uint64_t backlog;      /* throughput mode: most jobs queued and not yet taken; 0: no bound */
+	unsigned coalesce;     /* pb_pool_config.coalesce_relax; 0: off */
 	uint64_t flush_us;
 	uint64_t jobs, warmup;
 	int *cpus_workers, *cpus_producers;

@@ -19,6 +19,7 @@
 
 #include "harness.h"
 #include "pb.h"
+#include "pool.h"
 
 static void usage(FILE *f)
 {
@@ -55,6 +56,9 @@ static void usage(FILE *f)
 		"  --backlog LIST        throughput mode: most jobs in the queue (submitted, not yet taken\n"
 		"                        by a worker); a producer waits for room (default 0: no bound,\n"
 		"                        the seed's flood; docs/methodology.md \"Backlog\")\n"
+		"  --coalesce LIST       pool batch coalescing: after a batch of fewer than 8 jobs a\n"
+		"                        worker pauses this many cpu-relax before it pops again\n"
+		"                        (default 0: off, the seed; docs/pool.md \"Batch coalescing\")\n"
 		"  --jobs N              timed jobs per run (default 200000)\n"
 		"  --workload-jobs NAME=N  timed jobs for workload NAME (repeatable; else --jobs)\n"
 		"  --warmup N|DURATION   untimed jobs before the timed phase (default jobs/10), or\n"
@@ -381,6 +385,7 @@ enum {
 	O_MODE, O_DURATION, O_RATE, O_LATENCY, O_SAMPLE_MS, /* measurement (H2) */
 	O_SUBMIT_BATCH,
 	O_BACKLOG,
+	O_COALESCE,
 	O_ORDER, O_SEED, O_CANARY_TOL, O_NO_CALIBRATE, /* noisy machines (issue 8) */
 	O_END
 };
@@ -405,6 +410,7 @@ static const struct option run_longopts[] = {
 	{"batch", required_argument, NULL, O_BATCH},
 	{"submit-batch", required_argument, NULL, O_SUBMIT_BATCH},
 	{"backlog", required_argument, NULL, O_BACKLOG},
+	{"coalesce", required_argument, NULL, O_COALESCE},
 	{"pin-workers", required_argument, NULL, O_PIN_W},
 	{"pin-producers", required_argument, NULL, O_PIN_P},
 	{"append", no_argument, NULL, O_APPEND},
@@ -789,6 +795,9 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 			break;
 		case O_BACKLOG:
 			parse_ulist("backlog", optarg, &sw.backlog, 0, PB_BACKLOG_MAX);
+			break;
+		case O_COALESCE:
+			parse_ulist("coalesce", optarg, &sw.coalesce, 0, PB_COALESCE_MAX);
 			break;
 		case O_PIN_W: sw.pin_workers = optarg; break;
 		case O_PIN_P: sw.pin_producers = optarg; break;

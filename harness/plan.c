@@ -434,6 +434,8 @@ static void point_id(struct pb_point *pt, const struct pb_sweep *sw)
 	if (pt->backlog)
 		snprintf(key + strlen(key), sizeof(key) - strlen(key), "|backlog=%llu",
 			 (unsigned long long)pt->backlog);
+	if (pt->coalesce)
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), "|coalesce=%u", pt->coalesce);
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
 		h ^= *p;
 		h *= 0x100000001b3ull;
@@ -527,7 +529,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	struct pb_optvals *rcsets[PB_LIST_MAX], *wlsets[PB_LIST_MAX];
 	unsigned nrcsets[PB_LIST_MAX], nwlsets[PB_LIST_MAX];
 	struct pb_ulist batch = sw->batch, wake = sw->wake_min_jobs, flush = sw->flush_us;
-	struct pb_ulist sbatch = sw->submit_batch, backlog = sw->backlog;
+	struct pb_ulist sbatch = sw->submit_batch, backlog = sw->backlog, coalesce = sw->coalesce;
 	struct pb_strlist backends = sw->backends, reclaimers = sw->reclaimers;
 	struct pb_strlist workloads = sw->workloads;
 	struct pb_strlist pinw, pinp;
@@ -644,6 +646,10 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		backlog.n = 1;
 		backlog.v[0] = 0;
 	}
+	if (!coalesce.n) {
+		coalesce.n = 1;
+		coalesce.v[0] = 0;
+	}
 
 	/* Count, then expand. */
 	cap = 0;
@@ -666,7 +672,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		cap += nrc * nwl * bps[b].nsets;
 	}
 	total = cap * sw->producers.n * sw->workers.n * batch.n * wake.n * flush.n * sbatch.n *
-		backlog.n * pinw.n * pinp.n;
+		backlog.n * coalesce.n * pinw.n * pinp.n;
 	if (total > MAX_POINTS)
 		pb_usage_error("the sweep has %zu points, more than %d: split it", total, MAX_POINTS);
 	pts = xcalloc(total, sizeof(*pts));
@@ -693,6 +699,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		for (unsigned iflush = 0; iflush < flush.n; iflush++)
 		for (unsigned isb = 0; isb < sbatch.n; isb++)
 		for (unsigned ibl = 0; ibl < backlog.n; ibl++)
+		for (unsigned ico = 0; ico < coalesce.n; ico++)
 		for (unsigned ipw = 0; ipw < pinw.n; ipw++)
 		for (unsigned ipp = 0; ipp < pinp.n; ipp++) {
 			struct pb_point *pt = &pts[n++];
@@ -720,6 +727,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			pt->flush_us = flush.v[iflush];
 			pt->submit_batch = (unsigned)sbatch.v[isb];
 			pt->backlog = backlog.v[ibl];
+			pt->coalesce = (unsigned)coalesce.v[ico];
 			pt->jobs = workload_jobs(sw, pt->wl->name);
 			pt->warmup = sw->warmup < 0 ? pt->jobs / 10 : (uint64_t)sw->warmup;
 			if (pt->warmup > PB_MAX_JOBS - pt->jobs)

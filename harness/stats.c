@@ -333,8 +333,8 @@ bool pb_rule_met(const double *ok, unsigned n_ok, const struct pb_rule *r, doubl
 /* Columns copied from the first row of each point (those the file has). */
 static const char *const cfg_cols[] = {
 	"backend", "reclaim", "workload", "producers", "workers", "seg_size", "seg_count",
-	"capacity", "seg_supply", "batch", "submit_batch", "backlog", "wake_min_jobs", "flush_us", "jobs",
-	"pin_workers",
+	"capacity", "seg_supply", "batch", "submit_batch", "backlog", "coalesce", "wake_min_jobs",
+	"flush_us", "jobs", "pin_workers",
 	"pin_producers", "backend_opts", "reclaim_opts", "workload_opts", "mode", "rate_target",
 	"duration_ms", "latency",
 };

@@ -86,6 +86,7 @@ bad_input "bounded supply with a reclaimer that never frees" "cannot make progre
 bad_input "--submit-batch > 1 in latency mode" "--submit-batch 8 needs --mode throughput" --mode latency --submit-batch 8
 bad_input "--backlog in latency mode" "--backlog 64 needs --mode throughput (the latency mode sets its own bound), allowed otherwise: 0" --mode latency --backlog 64
 bad_input "--backlog over 2^32" "value 4294967297 is out of range for --backlog, allowed: 0 .. 4294967296" --backlog 0,4294967297
+bad_input "--coalesce over 65536" "value 65537 is out of range for --coalesce, allowed: 0 .. 65536" --coalesce 65537
 bad_input "unknown workload" "'${first_workload}${first_workload: -1}'" --workload "${first_workload}${first_workload: -1}"
 rc_backend=$(awk '/^  [^ ]/{b=$1} /^reclaimers:/{exit} /flags:.*reclaim/{print b; exit}' "$T/list")
 bad_input "unknown reclaimer" "'nosuchscheme'" --backend "${rc_backend:-$first_backend}" --reclaim nosuchscheme
@@ -309,6 +310,22 @@ if [ $rc -eq 0 ] && [ "$got" = "['0', '256'] True True 256 True True" ]; then
 	ok "--backlog 0,256: the flood grows the queue past its 256 segments, backlog 256 allocates none"
 else
 	fail "--backlog 0,256: the flood grows the queue past its 256 segments, backlog 256 allocates none" "rc=$rc got: $got" "$(tail -2 "$T/backlog.err")"
+fi
+
+# ---- --coalesce is an axis: recorded, validated, its own point ids ----------
+"$PB" run --backend segmented,mutex --reclaim hp --coalesce 0,256 --jobs 3000 --reps 1 \
+	--out "$T/coal" >/dev/null 2>"$T/coal.err"
+rc=$?
+got=$("$PY" -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(len(rows), sorted(set(r["coalesce"] for r in rows), key=int),
+      all(r["status"] == "ok" and r["lost"] == "0" and r["duplicated"] == "0" for r in rows),
+      len(set(r["point_id"] for r in rows)))' "$T/coal/results.csv" 2>&1)
+if [ $rc -eq 0 ] && [ "$got" = "4 ['0', '256'] True 4" ]; then
+	ok "--coalesce 0,256: 4 valid rows, coalesce column, 4 distinct point ids"
+else
+	fail "--coalesce 0,256: 4 valid rows, coalesce column, 4 distinct point ids" "rc=$rc got: $got" "$(tail -2 "$T/coal.err")"
 fi
 
 # statuses_are DESC WANT DIR RUN_ARGS...: one run into DIR; one check that it

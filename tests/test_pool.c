@@ -292,6 +292,10 @@ static void test_create_invalid(void **state)
 		if (pb_pool_create(&cfg, &p) != -EINVAL)
 			fail_msg("%s: NULL queue accepted", pc->desc);
 		cfg_init(&cfg, pc, 1);
+		cfg.coalesce_relax = PB_COALESCE_MAX + 1;
+		if (pb_pool_create(&cfg, &p) != -EINVAL)
+			fail_msg("%s: coalesce_relax over PB_COALESCE_MAX accepted", pc->desc);
+		cfg_init(&cfg, pc, 1);
 		if (pc->q->flags & PB_Q_RECLAIM) {
 			cfg.reclaim = NULL;
 			if (pb_pool_create(&cfg, &p) != -EINVAL)
@@ -350,11 +354,10 @@ static void *producer_main(void *arg)
 	return NULL;
 }
 
-static void test_exactly_once(void **state)
+static void exactly_once(size_t jobs, unsigned coalesce)
 {
-	(void)state;
 	FOR_EACH_PCONF(pc, true) {
-		const size_t n = tc_scale(20000);
+		const size_t n = tc_scale(jobs);
 		struct jobset *s = jobset_new(n);
 		struct pb_pool_config cfg;
 		struct pb_pool *p;
@@ -367,6 +370,7 @@ static void test_exactly_once(void **state)
 
 		tc_errs_init(&errs);
 		cfg_init(&cfg, pc, 3);
+		cfg.coalesce_relax = coalesce;
 		p = pool_new(pc, &cfg);
 		for (int i = 0; i < 2; i++) {
 			a[i] = (struct prod_arg){pc, p, s, i * n / 2, (i + 1) * n / 2, &errs};
@@ -389,10 +393,25 @@ static void test_exactly_once(void **state)
 			fail_msg("%s: %" PRIu64 " batches for %" PRIu64 " jobs", pc->desc, st.batches,
 				 st.executed);
 		print_message("  %-40s %zu jobs, %" PRIu64 " batches, %" PRIu64 " parks, %" PRIu64
-			      " wakes (%" PRIu64 " timer), %" PRIu64 " full\n", pc->desc, n,
-			      st.batches, st.parks, st.wakes, st.timer_wakes, st.full);
+			      " wakes (%" PRIu64 " timer), %" PRIu64 " full%s\n", pc->desc, n,
+			      st.batches, st.parks, st.wakes, st.timer_wakes, st.full,
+			      coalesce ? ", coalescing" : "");
 		jobset_free(s);
 	}
+}
+
+static void test_exactly_once(void **state)
+{
+	(void)state;
+	exactly_once(20000, 0);
+}
+
+/* Batch coalescing (pb_pool_config.coalesce_relax) changes only when a
+ * worker pops: every job still runs once, shutdown still drains. */
+static void test_exactly_once_coalescing(void **state)
+{
+	(void)state;
+	exactly_once(5000, 256);
 }
 
 /* Batch draining: with the only worker held, queued jobs come out in
@@ -1387,6 +1406,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_invalid),
 		cmocka_unit_test(test_exactly_once),
+		cmocka_unit_test(test_exactly_once_coalescing),
 		cmocka_unit_test(test_batch_drain),
 		cmocka_unit_test(test_submit_after_shutdown),
 		cmocka_unit_test(test_submit_wait_tiny),
