@@ -273,21 +273,31 @@ else
 	fail "queue_bound: segmented unbounded by default, 4096 bounded 64x64; mutex 4096; ckring 4095" "rc=$rc got '$got'" "$(tail -2 "$T/bound.err")"
 fi
 
-# ---- --submit-batch is an axis: one point per value, recorded, validated ------
-"$PB" run --backend segmented,mutex,ckring --reclaim hp --submit-batch 1,7,64 --jobs 3000 --reps 1 \
-	--out "$T/sbatch" >/dev/null 2>"$T/sbatch.err"
-rc=$?
-got=$("$PY" -c '
+# axis_is DESC COLUMN WANT DIR RUN_ARGS...: one run into DIR; one check that it
+# exits 0 and that its rows give "N ['v1', ...] True M": N rows, the column's
+# values, every row ok with nothing lost or duplicated, M distinct point ids.
+axis_is() {
+	local desc=$1 col=$2 want=$3 dir=$4 rc got
+	shift 4
+	"$PB" run "$@" --out "$T/$dir" >/dev/null 2>"$T/$dir.err"
+	rc=$?
+	got=$("$PY" -c '
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-print(len(rows), sorted(set(r["submit_batch"] for r in rows), key=int),
+print(len(rows), sorted(set(r[sys.argv[2]] for r in rows), key=int),
       all(r["status"] == "ok" and r["lost"] == "0" and r["duplicated"] == "0" for r in rows),
-      len(set(r["point_id"] for r in rows)))' "$T/sbatch/results.csv" 2>&1)
-if [ $rc -eq 0 ] && [ "$got" = "9 ['1', '7', '64'] True 9" ]; then
-	ok "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids"
-else
-	fail "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids" "rc=$rc got: $got" "$(tail -2 "$T/sbatch.err")"
-fi
+      len(set(r["point_id"] for r in rows)))' "$T/$dir/results.csv" "$col" 2>&1)
+	if [ $rc -eq 0 ] && [ "$got" = "$want" ]; then
+		ok "$desc"
+	else
+		fail "$desc" "rc=$rc got: $got" "$(tail -2 "$T/$dir.err")"
+	fi
+}
+
+# ---- --submit-batch is an axis: one point per value, recorded, validated ------
+axis_is "--submit-batch 1,7,64: 9 valid rows, submit_batch column, 9 distinct point ids" \
+	submit_batch "9 ['1', '7', '64'] True 9" sbatch \
+	--backend segmented,mutex,ckring --reclaim hp --submit-batch 1,7,64 --jobs 3000 --reps 1
 
 # ---- --backlog bounds the queue: no growth past the pre-filled segments ------
 # A slow job (cpu, 5000 iterations) under one worker: without a bound the
@@ -313,20 +323,9 @@ else
 fi
 
 # ---- --coalesce is an axis: recorded, validated, its own point ids ----------
-"$PB" run --backend segmented,mutex --reclaim hp --coalesce 0,256 --jobs 3000 --reps 1 \
-	--out "$T/coal" >/dev/null 2>"$T/coal.err"
-rc=$?
-got=$("$PY" -c '
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-print(len(rows), sorted(set(r["coalesce"] for r in rows), key=int),
-      all(r["status"] == "ok" and r["lost"] == "0" and r["duplicated"] == "0" for r in rows),
-      len(set(r["point_id"] for r in rows)))' "$T/coal/results.csv" 2>&1)
-if [ $rc -eq 0 ] && [ "$got" = "4 ['0', '256'] True 4" ]; then
-	ok "--coalesce 0,256: 4 valid rows, coalesce column, 4 distinct point ids"
-else
-	fail "--coalesce 0,256: 4 valid rows, coalesce column, 4 distinct point ids" "rc=$rc got: $got" "$(tail -2 "$T/coal.err")"
-fi
+axis_is "--coalesce 0,256: 4 valid rows, coalesce column, 4 distinct point ids" \
+	coalesce "4 ['0', '256'] True 4" coal \
+	--backend segmented,mutex --reclaim hp --coalesce 0,256 --jobs 3000 --reps 1
 
 # statuses_are DESC WANT DIR RUN_ARGS...: one run into DIR; one check that it
 # exits 0 with rows "reclaim=status ..." equal to WANT (a stall fails it).
