@@ -519,6 +519,15 @@ static const struct pb_queue_ops *find_backend(const char *name)
 	return q;
 }
 
+/* An axis the sweep did not name: its one default value. */
+static void ulist_default(struct pb_ulist *l, uint64_t v)
+{
+	if (!l->n) {
+		l->n = 1;
+		l->v[0] = v;
+	}
+}
+
 size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_point **out)
 {
 	const struct pb_queue_ops *qs[PB_LIST_MAX];
@@ -626,30 +635,12 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		nrcsets[i] = expand_opts(rcs[i]->options, rax, "reclaimer", rcs[i]->name, &rcsets[i]);
 	for (unsigned i = 0; i < workloads.n; i++)
 		nwlsets[i] = expand_opts(wls[i]->options, wax, "workload", wls[i]->name, &wlsets[i]);
-	if (!batch.n) {
-		batch.n = 1;
-		batch.v[0] = 64;
-	}
-	if (!wake.n) {
-		wake.n = 1;
-		wake.v[0] = 128;
-	}
-	if (!flush.n) {
-		flush.n = 1;
-		flush.v[0] = 50;
-	}
-	if (!sbatch.n) {
-		sbatch.n = 1;
-		sbatch.v[0] = 1;
-	}
-	if (!backlog.n) {
-		backlog.n = 1;
-		backlog.v[0] = 0;
-	}
-	if (!coalesce.n) {
-		coalesce.n = 1;
-		coalesce.v[0] = 0;
-	}
+	ulist_default(&batch, 64);
+	ulist_default(&wake, 128);
+	ulist_default(&flush, 50);
+	ulist_default(&sbatch, 1);
+	ulist_default(&backlog, 0);
+	ulist_default(&coalesce, 0);
 
 	/* Count, then expand. */
 	cap = 0;
