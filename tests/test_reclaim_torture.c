@@ -795,6 +795,97 @@ static void test_barrier(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* ---- test 6: a thread that parks between a few retires ------------------- *
+ *
+ * A pool worker that runs a small batch, retires a segment or two and parks
+ * (offline) again, over and over, with nothing protecting anything: a proven
+ * scheme must keep reclaiming, without a barrier.  The flaw this catches:
+ * the era schemes handed each parking thread's list to the domain's orphans
+ * and adopted orphans only on a scan due every scan-every retires, which a
+ * thread that parks sooner never reaches -- nothing was freed until exit.
+ */
+#define PARK_CYCLES 2000
+#define PARK_RETIRES 2
+
+/* A producer's pushes: short sections, back to back, until stop. */
+static void *busy_reader(void *arg)
+{
+	struct run *r = arg;
+	const struct pb_reclaim_ops *o = r->ops;
+	struct pb_rthread *rt;
+
+	if (o->thread_register(r->dom, &rt)) {
+		tc_err(&r->errs, "%s: reader register failed", r->desc);
+		return NULL;
+	}
+	atomic_fetch_add(&r->reads, 1); /* started */
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		o->begin(rt);
+		if (o->protect(rt, 0, &r->shared[0]))
+			pb_reclaim_release(o, rt, 0, NULL);
+		o->end(rt);
+		pb_reclaim_quiescent(o, rt);
+	}
+	o->thread_unregister(r->dom, rt);
+	return NULL;
+}
+
+static int park_one(const struct pb_reclaim_ops *o, const struct pb_optvals *ov, bool variant)
+{
+	struct run r;
+	struct pb_rthread *me;
+	struct pb_reclaim_stats st;
+	pthread_t bt;
+	uint64_t v = 0, t_end;
+
+	(void)variant;
+	if (run_init(&r, o, ov))
+		return 1;
+	if (o->thread_register(r.dom, &me)) {
+		fprintf(stderr, "FAIL %s: register failed\n", r.desc);
+		return 1;
+	}
+	tc_spawn(&bt, busy_reader, &r);
+	while (atomic_load(&r.reads) == 0)
+		sched_yield();
+	pb_reclaim_offline(o, me);
+	for (unsigned c = 0; c < PARK_CYCLES; c++) {
+		pb_reclaim_online(o, me);
+		for (unsigned k = 0; k < PARK_RETIRES; k++, v++)
+			writer_one(&r, me, (int)(v % NSHARED), v + 1, true);
+		pb_reclaim_quiescent(o, me);
+		pb_reclaim_offline(o, me); /* parked, as a pool worker with no jobs */
+		tc_sleep_ns(1000);
+	}
+	/* Asynchronous schemes (liburcu's call_rcu thread) free a little later:
+	 * give them up to 5 s, the reader still busy.  No barrier: it would
+	 * adopt and free the orphans itself. */
+	t_end = pb_now_ns() + 5000000000ull;
+	do {
+		pb_reclaim_get_stats(o, r.dom, &st);
+		if (st.pending <= st.retired / 4)
+			break;
+		tc_sleep_ns(10000000);
+	} while (pb_now_ns() < t_end);
+	atomic_store(&r.stop, true);
+	tc_join(bt);
+	pb_reclaim_online(o, me);
+	if (r.proven && !r.no_reuse)
+		run_check(&r, st.pending <= st.retired / 4,
+			  "%" PRIu64 " of %" PRIu64 " retired objects still pending after %u park "
+			  "cycles of %u retires, beside a thread in short sections", st.pending,
+			  st.retired, PARK_CYCLES, PARK_RETIRES);
+	printf("  %-40s retired %7" PRIu64 "  pending %" PRIu64 "\n", r.desc, st.retired, st.pending);
+	return run_finish(&r, me);
+}
+
+static void test_park_cycles(void **state)
+{
+	(void)state;
+	for_each_scheme(park_one, false);
+	assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -803,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_two_domains),
 		cmocka_unit_test(test_stalled_reader),
 		cmocka_unit_test(test_readers_writers),
+		cmocka_unit_test(test_park_cycles),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
