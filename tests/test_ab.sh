@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# scripts/ab.py (meson suite 'scripts'): builds interleaved round by round,
+# the order rotating; a point restricted to some builds runs on those only;
+# runs.csv gets a row per run, a run that writes nothing included (status
+# error, exit 1); the per-sweep checks are turned off only where a build has
+# the options (an old build is given none); bad input is one line, exit 2,
+# and no runs.csv.  TAP.
+# usage: tests/test_ab.sh SOURCE_ROOT POOLBENCH
+set -u
+
+SRC=${1:?usage: test_ab.sh SOURCE_ROOT POOLBENCH}
+PB=${2:?usage: test_ab.sh SOURCE_ROOT POOLBENCH}
+. "$(dirname "$0")/tap.sh"
+tap_init ab
+AB=$SRC/scripts/ab.py
+check() { if [ "$2" = 0 ]; then ok "$1"; else fail "$1" "${@:3}"; fi; }
+
+# An "old build": no --no-calibrate or --canary-tol in its help; it records
+# its arguments and writes the row a poolbench run would.
+OLD=$T/old-poolbench
+cat >"$OLD" <<'SH'
+#!/bin/bash
+if [ "$1" = --help ]; then echo "usage: poolbench run [options]"; exit 0; fi
+echo "$*" >>"$(dirname "$0")/old-args"
+while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
+mkdir -p "$out" && printf 'status,ns_per_job\nok,50\n' >"$out/results.csv"
+SH
+chmod +x "$OLD"
+
+P="--backend segmented --reclaim hp --workers 1 --jobs 2000 --warmup 200"
+out=$("$PY" "$AB" --build new="$PB" --build same="$PB" --build old="$OLD" --point "all: $P" \
+	--point "two@new,same: $P --coalesce 8" --rounds 2 --out "$T/ab" 2>&1)
+rc=$?
+check "two real builds and an old one, 2 rounds: exit 0" "$([ $rc = 0 ]; echo $?)" "$out"
+check "runs.csv: a row per (point, build, round): 2 x (3 + 2)" \
+	"$([ "$(($(wc -l <"$T/ab/runs.csv") - 1))" = 10 ]; echo $?)" "$(cat "$T/ab/runs.csv")"
+order=$(awk -F, '$2 == "all" {printf "%s%s ", $1, $3}' "$T/ab/runs.csv")
+check "the build order rotates per round (1: new same old, 2: same old new)" \
+	"$([ "$order" = "1new 1same 1old 2same 2old 2new " ]; echo $?)" "$order"
+check "a point restricted to new,same does not run on old" \
+	"$(! grep -q '^[0-9]*,two,old,' "$T/ab/runs.csv"; echo $?)" "$(cat "$T/ab/runs.csv")"
+check "the table: medians, the ratio to the first build, runs" \
+	"$(grep -q '^| all | new | [0-9.]* | 1.00 | 2 |$' <<<"$out" && grep -q '^| two | same | ' <<<"$out"; echo $?)" "$out"
+check "the old build gets no --no-calibrate / --canary-tol (it lacks them)" \
+	"$(grep -q -- '--jobs 2000' "$T/old-args" && ! grep -q -- '--no-calibrate\|--canary-tol' "$T/old-args"; echo $?)" \
+	"$(cat "$T/old-args")"
+
+out=$("$PY" "$AB" --build new="$PB" --point "bad: --backend nosuch --jobs 100" --rounds 1 --out "$T/err" 2>&1)
+rc=$?
+check "a run that writes no row: exit 1, recorded as status error with poolbench's message" \
+	"$([ $rc = 1 ] && grep -q ',bad,new,error,2,.*unknown backend' "$T/err/runs.csv"; echo $?)" "rc=$rc $out" \
+	"$(cat "$T/err/runs.csv" 2>&1)"
+
+refused() { # refused DESC WANT ARGS...: exit 2, one line naming WANT, no runs.csv
+	local desc=$1 want=$2 rc
+	shift 2
+	rm -rf "$T/r"
+	"$PY" "$AB" "$@" 2>"$T/bad.err" >/dev/null
+	rc=$?
+	check_refused "$desc" "$want" "$rc" "$T/r/runs.csv"
+}
+refused "a --build without NAME=" "expected NAME=POOLBENCH" --build "$PB" --point "a: x" --out "$T/r"
+refused "a --build that is not executable" "is not an executable file" --build a=/nonexistent --point "a: x" --out "$T/r"
+refused "a point for an unknown build" "unknown build 'zz'" --build a="$PB" --point "p@zz: x" --out "$T/r"
+refused "a point without 'LABEL: '" "expected 'LABEL: ARGS'" --build a="$PB" --point "x" --out "$T/r"
+refused "--rounds 0" "--rounds '0': allowed 1 .. 10000" --build a="$PB" --point "a: x" --rounds 0 --out "$T/r"
+refused "an unknown option" "unrecognized arguments" --build a="$PB" --point "a: x" --out "$T/r" --bogus
+mkdir -p "$T/r2" && echo keep >"$T/r2/runs.csv"
+"$PY" "$AB" --build a="$PB" --point "a: x" --out "$T/r2" 2>"$T/bad.err" >/dev/null
+rc=$?
+check "an existing runs.csv: exit 2, one line, left as it was" \
+	"$([ $rc = 2 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && [ "$(cat "$T/r2/runs.csv")" = keep ]; echo $?)" \
+	"rc=$rc $(cat "$T/bad.err")"
+tap_done
