@@ -218,8 +218,8 @@ struct seg {
 struct store {
 	pthread_mutex_t mu;
 	/* LIFO free pool: an array of pointers, not a list through the
-	 * segments.  A refill then reads SEG_TCACHE pointers from one or two
-	 * lines of this array, where a list makes it chase pool_next through
+	 * segments.  A refill then reads its max pointers (8 at seg-size 64) from
+	 * consecutive lines of this array, where a list makes it chase pool_next through
 	 * segments that another core poisoned last (a dependent cache miss per
 	 * segment, with st->mu held).  freecap >= live always (store_reserve
 	 * at every birth), so pooling never allocates and cannot fail. */
@@ -259,13 +259,38 @@ struct pb_queue {
 	_Atomic int starved PB_ALIGNED;
 };
 
-/* The segment supply's per-thread fast path (see "segment supply" below). */
-#define SEG_TCACHE 8u
+/*
+ * The segment supply's per-thread fast path (see "segment supply" below).
+ * A thread moves segments to and from the shared pool `max` at a time: enough
+ * for about SEG_TCACHE_JOBS job slots, at least SEG_TCACHE_MIN and at most
+ * SEG_TCACHE_MAX segments (seg_tcache_max).  At seg-size 64 that is 8, as
+ * it always was; at seg-size 1 it is 64, where 8 took the pool's mutex every
+ * 8 jobs on each side and the producer and the workers contended for it
+ * (perf: futex waits and wakes under pthread_mutex_lock on both sides).
+ * Measured on the 2-core VM, seg-size 1, scripts/ab.py, 11 rounds: a fixed
+ * 64 against 8 was 0.83x (hp w=2), 0.80x (hp w=1), 0.79x (ckepoch w=2) the
+ * ns/job; a fixed 32 at seg-size 64 was 0.97x / 1.08x (hp / ckepoch w=2),
+ * inside the noise, hence the scaling rather than one larger constant: the
+ * seg-size-64 path is what it was.  A larger count only holds more free
+ * segments per thread (at most max cached + max freed); the bounded supply
+ * does not use the cache at all.
+ */
+#define SEG_TCACHE_MIN 8u
+#define SEG_TCACHE_MAX 64u
+#define SEG_TCACHE_JOBS 512u
+
+static inline unsigned seg_tcache_max(uint32_t size)
+{
+	uint32_t n = SEG_TCACHE_JOBS / size;
+
+	return n < SEG_TCACHE_MIN ? SEG_TCACHE_MIN : n > SEG_TCACHE_MAX ? SEG_TCACHE_MAX : n;
+}
 
 struct seg_tcache {
 	struct store *st;
 	bool on;
-	struct seg *cache[SEG_TCACHE]; /* taken from the top: cache[ncache - 1] */
+	unsigned max;                      /* segments per transfer, seg_tcache_max */
+	struct seg *cache[SEG_TCACHE_MAX]; /* taken from the top: cache[ncache - 1]; max used */
 	struct seg *dfree;
 	unsigned ncache, ndfree;
 	uint64_t reused;
@@ -557,14 +582,14 @@ static void store_put_locked(struct store *st, struct seg *s)
  * that taking and returning segments costs no global lock in the common
  * case (seg-supply=alloc; bounded supply keeps every segment in the shared
  * pool, where a starving producer can find it).
- *  - cache: segments taken from the pool SEG_TCACHE at a time under one
+ *  - cache: segments taken from the pool max at a time under one
  *    lock (their pointers only: the pool is an array), still poisoned;
  *    each is reset when this thread takes it, outside the lock, as is the
  *    one a refill hands out directly.
  *  - dfree: segments the reclaimer freed while this thread was inside a
  *    queue call (the free function runs there for hp and ck_epoch), linked
  *    through pool_next and otherwise untouched; they are poisoned and
- *    pooled SEG_TCACHE at a time under one lock, at offline, at a starved
+ *    pooled max at a time under one lock, at offline, at a starved
  *    hint and at unregister.
  * Why no lock is needed where there is none.  A cached segment (or the one
  * a refill returns) came out of the pool, so it is in no live chain: resetting it concerns nobody until
@@ -577,9 +602,9 @@ static void store_put_locked(struct store *st, struct seg *s)
  * function runs synchronously inside this thread's own calls (tl_tcache is
  * set only around them), so neither list is ever shared.  Counts: reused,
  * retired and the free-function runs of the dfree path are folded into
- * the store's under the lock (at each refill or flush, every SEG_TCACHE
+ * the store's under the lock (at each refill or flush, every max
  * retires, and at unregister), so they are exact once every thread has
- * unregistered and at most SEG_TCACHE per thread behind while they run.
+ * unregistered and at most max per thread behind while they run.
  */
 
 /* The calling thread's cache while it is inside one of this backend's calls.
@@ -671,7 +696,7 @@ static struct seg *store_get(struct store *st, struct seg_tcache *tc, bool may_a
 		st->reused++;
 		/* Refill: pointers only, read from the array (no segment is
 		 * touched under the lock; each is reset when it is taken). */
-		while (tc && tc->on && tc->ncache < SEG_TCACHE && st->nfree)
+		while (tc && tc->on && tc->ncache < tc->max && st->nfree)
 			tc->cache[tc->ncache++] = st->freev[--st->nfree];
 		pthread_mutex_unlock(&st->mu);
 		seg_reset(st, s); /* out of the pool: ours alone, as a cached one */
@@ -714,7 +739,7 @@ static inline struct seg *seg_take(struct pb_queue *q, struct pb_qthread *t, boo
  * needs no poisoning, nothing ever saw it), or to the pool. */
 static void store_unget(struct store *st, struct seg_tcache *tc, struct seg *s)
 {
-	if (tc && tc->on && tc->ncache < SEG_TCACHE) {
+	if (tc && tc->on && tc->ncache < tc->max) {
 		tc->cache[tc->ncache++] = s;
 		return;
 	}
@@ -771,7 +796,7 @@ static void segmented_seg_free(struct pb_smr_node *node, void *ctx)
 		s->pool_next = tc->dfree;
 		tc->dfree = s;
 		tc->nfreed++; /* folded into outstanding with the list */
-		if (++tc->ndfree >= SEG_TCACHE)
+		if (++tc->ndfree >= tc->max)
 			tcache_flush(tc);
 		return;
 	}
@@ -959,6 +984,7 @@ static int segmented_thread_register(struct pb_queue *q, struct pb_qthread **out
 	t->hold = q->hold;
 	t->tc.st = q->st;
 	t->tc.on = !q->bounded; /* bounded: every segment stays where a starving producer finds it */
+	t->tc.max = seg_tcache_max(q->size);
 	*out = t;
 	return 0;
 }
@@ -1294,7 +1320,7 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 				seg_drop_holds(ro, t);
 			PB_DELAY("seg:retire");
 			if (t->tc.on) {
-				/* Counted per thread, folded SEG_TCACHE at a time
+				/* Counted per thread, folded max at a time
 				 * (tcache_flush_locked): two RMWs a segment less on
 				 * the store's shared line.  outstanding only has to
 				 * be exact at destroy, after every fold; a free that
@@ -1307,7 +1333,7 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 				atomic_fetch_add_explicit(&q->st->retired, 1, memory_order_relaxed);
 			}
 			ro->retire(rt, &s->smr, segmented_seg_free, q->st);
-			if (t->tc.nretired >= SEG_TCACHE)
+			if (t->tc.nretired >= t->tc.max)
 				tcache_flush(&t->tc);
 			if (!q->retire_released)
 				seg_drop_holds(ro, t);
