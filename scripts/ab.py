@@ -9,6 +9,7 @@ alike.  A sweep's own interleaving cannot do this: it runs one binary.
 
 usage: ab.py --build NAME=POOLBENCH [--build ...] --point 'LABEL: ARGS' [--point ...]
              --out DIR [--rounds N] [--keep COL,...]
+       ab.py --table DIR/runs.csv
 
   --build NAME=PATH   a poolbench binary (an old commit's build, say); 1 to 8,
                       the first is the baseline of the ratios
@@ -20,6 +21,7 @@ usage: ab.py --build NAME=POOLBENCH [--build ...] --point 'LABEL: ARGS' [--point
                       first is the one the ratios are of
   --out DIR           writes DIR/runs.csv, a row per run, appended as it
                       goes (a crash keeps what ran); refuses an existing one
+  --table RUNS_CSV    print the table of an existing runs.csv and stop
 
 Each run is `POOLBENCH run --reps 1 --cov 0 --quiet --out TMP ARGS`, plus
 --no-calibrate and --canary-tol 0 where the build has them (the floor and the
@@ -118,7 +120,10 @@ def main():
     ap.add_argument("--rounds", default="7")
     ap.add_argument("--keep", default="ns_per_job")
     ap.add_argument("--out")
+    ap.add_argument("--table", metavar="RUNS_CSV")
     a = ap.parse_args()
+    if a.table:
+        return table_of(a.table)
     if not a.build:
         die("no --build NAME=POOLBENCH given")
     if len(a.build) > 8:
@@ -171,10 +176,15 @@ def main():
                 f.flush()
     f.close()
 
+    return print_table(rows, names, [(label, only) for label, _, only in points], keep, out)
+
+
+def print_table(rows, names, points, keep, out):
+    """The Markdown table; 1 when some run wrote no row."""
     base = names[0]
     print("| point | build | " + " | ".join(keep) + f" | {keep[0]} / {base} | runs |")
     print("|---|---|" + "---|" * len(keep) + "---|---|")
-    for label, _, only in points:
+    for label, only in points:
         b0, _ = median_of([x for x in rows if x["point"] == label and x["build"] == base
                            and x["status"] != "error"], keep[0])
         for b in only:
@@ -188,6 +198,31 @@ def main():
         print(f"ab.py: {errors} of {len(rows)} runs wrote no row (status error in {out})", file=sys.stderr)
         return 1
     return 0
+
+
+def table_of(path):
+    """--table: the table again from a runs.csv, complete or cut short; builds and
+    points in the order they first appear (the first build is the baseline)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            r = csv.DictReader(f)
+            fields = r.fieldnames or []
+            rows = list(r)
+    except OSError as e:
+        die(f"--table '{path}': {e.strerror}")
+    if fields[:5] != ["round", "point", "build", "status", "rc"] or fields[-1:] != ["note"] or len(fields) < 7:
+        die(f"--table '{path}': not a runs.csv written by ab.py")
+    if not rows:
+        die(f"--table '{path}': no runs")
+    names, points = [], {}
+    for x in rows:
+        if x["build"] not in names:
+            names.append(x["build"])
+        points.setdefault(x["point"], [])
+        if x["build"] not in points[x["point"]]:
+            points[x["point"]].append(x["build"])
+    pts = [(p, [b for b in names if b in bs]) for p, bs in points.items()]
+    return print_table(rows, names, pts, fields[5:-1], path)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 # runs.csv gets a row per run, a run that writes nothing included (status
 # error, exit 1); the per-sweep checks are turned off only where a build has
 # the options (an old build is given none); bad input is one line, exit 2,
-# and no runs.csv.  TAP.
+# and no runs.csv; --table prints the table of a runs.csv again.  TAP.
 # usage: tests/test_ab.sh SOURCE_ROOT POOLBENCH
 set -u
 
@@ -46,6 +46,9 @@ check "the old build gets no --no-calibrate / --canary-tol (it lacks them)" \
 	"$(grep -q -- '--jobs 2000' "$T/old-args" && ! grep -q -- '--no-calibrate\|--canary-tol' "$T/old-args"; echo $?)" \
 	"$(cat "$T/old-args")"
 
+again=$("$PY" "$AB" --table "$T/ab/runs.csv" 2>&1)
+check "--table: the same table again from runs.csv" "$([ "$again" = "$out" ]; echo $?)" "$again" "---" "$out"
+
 out=$("$PY" "$AB" --build new="$PB" --point "bad: --backend nosuch --jobs 100" --rounds 1 --out "$T/err" 2>&1)
 rc=$?
 check "a run that writes no row: exit 1, recorded as status error with poolbench's message" \
@@ -66,6 +69,7 @@ refused "a point for an unknown build" "unknown build 'zz'" --build a="$PB" --po
 refused "a point without 'LABEL: '" "expected 'LABEL: ARGS'" --build a="$PB" --point "x" --out "$T/r"
 refused "--rounds 0" "--rounds '0': allowed 1 .. 10000" --build a="$PB" --point "a: x" --rounds 0 --out "$T/r"
 refused "an unknown option" "unrecognized arguments" --build a="$PB" --point "a: x" --out "$T/r" --bogus
+refused "--table on a file ab.py did not write" "not a runs.csv written by ab.py" --table "$T/old-args"
 mkdir -p "$T/r2" && echo keep >"$T/r2/runs.csv"
 "$PY" "$AB" --build a="$PB" --point "a: x" --out "$T/r2" 2>"$T/bad.err" >/dev/null
 rc=$?
