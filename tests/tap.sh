@@ -23,6 +23,25 @@ tap_init() {
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 
+# tap_tool NAME "$@": the start of a test run as TEST SOURCE_ROOT POOLBENCH
+# (the script tests: profile, ab, bundle): sets SRC and PB, or prints the
+# usage and exits 2; then tap_init NAME.
+tap_tool() {
+	local name=$1
+	shift
+	if [ $# -ne 2 ]; then
+		echo "usage: $0 SOURCE_ROOT POOLBENCH" >&2
+		exit 2
+	fi
+	SRC=$1
+	PB=$2
+	tap_init "$name"
+}
+
+# check_status DESC STATUS [DETAIL...]: one check, ok when STATUS is 0 (the
+# usual argument is "$(condition; echo $?)"); the details go to the log.
+check_status() { if [ "$2" = 0 ]; then ok "$1"; else fail "$1" "${@:3}"; fi; }
+
 # check_refused DESC WANT RC PATH...: the command whose stderr is in
 # $T/bad.err exited RC; one check that it was a clean refusal: exit 2, one
 # line on stderr naming WANT, and none of the PATHs created.

@@ -9,12 +9,9 @@
 # usage: tests/test_ab.sh SOURCE_ROOT POOLBENCH
 set -u
 
-SRC=${1:?usage: test_ab.sh SOURCE_ROOT POOLBENCH}
-PB=${2:?usage: test_ab.sh SOURCE_ROOT POOLBENCH}
 . "$(dirname "$0")/tap.sh"
-tap_init ab
+tap_tool ab "$@"
 AB=$SRC/scripts/ab.py
-check() { if [ "$2" = 0 ]; then ok "$1"; else fail "$1" "${@:3}"; fi; }
 
 # An "old build": no --no-calibrate or --canary-tol in its help; it records
 # its arguments and writes the row a poolbench run would.
@@ -32,26 +29,26 @@ P="--backend segmented --reclaim hp --workers 1 --jobs 2000 --warmup 200"
 out=$("$PY" "$AB" --build new="$PB" --build same="$PB" --build old="$OLD" --point "all: $P" \
 	--point "two@new,same: $P --coalesce 8" --rounds 2 --out "$T/ab" 2>&1)
 rc=$?
-check "two real builds and an old one, 2 rounds: exit 0" "$([ $rc = 0 ]; echo $?)" "$out"
-check "runs.csv: a row per (point, build, round): 2 x (3 + 2)" \
+check_status "two real builds and an old one, 2 rounds: exit 0" "$([ $rc = 0 ]; echo $?)" "$out"
+check_status "runs.csv: a row per (point, build, round): 2 x (3 + 2)" \
 	"$([ "$(($(wc -l <"$T/ab/runs.csv") - 1))" = 10 ]; echo $?)" "$(cat "$T/ab/runs.csv")"
 order=$(awk -F, '$2 == "all" {printf "%s%s ", $1, $3}' "$T/ab/runs.csv")
-check "the build order rotates per round (1: new same old, 2: same old new)" \
+check_status "the build order rotates per round (1: new same old, 2: same old new)" \
 	"$([ "$order" = "1new 1same 1old 2same 2old 2new " ]; echo $?)" "$order"
-check "a point restricted to new,same does not run on old" \
+check_status "a point restricted to new,same does not run on old" \
 	"$(! grep -q '^[0-9]*,two,old,' "$T/ab/runs.csv"; echo $?)" "$(cat "$T/ab/runs.csv")"
-check "the table: medians, the ratio to the first build, runs" \
+check_status "the table: medians, the ratio to the first build, runs" \
 	"$(grep -q '^| all | new | [0-9.]* | 1.00 | 2 |$' <<<"$out" && grep -q '^| two | same | ' <<<"$out"; echo $?)" "$out"
-check "the old build gets no --no-calibrate / --canary-tol (it lacks them)" \
+check_status "the old build gets no --no-calibrate / --canary-tol (it lacks them)" \
 	"$(grep -q -- '--jobs 2000' "$T/old-args" && ! grep -q -- '--no-calibrate\|--canary-tol' "$T/old-args"; echo $?)" \
 	"$(cat "$T/old-args")"
 
 again=$("$PY" "$AB" --table "$T/ab/runs.csv" 2>&1)
-check "--table: the same table again from runs.csv" "$([ "$again" = "$out" ]; echo $?)" "$again" "---" "$out"
+check_status "--table: the same table again from runs.csv" "$([ "$again" = "$out" ]; echo $?)" "$again" "---" "$out"
 
 out=$("$PY" "$AB" --build new="$PB" --point "bad: --backend nosuch --jobs 100" --rounds 1 --out "$T/err" 2>&1)
 rc=$?
-check "a run that writes no row: exit 1, recorded as status error with poolbench's message" \
+check_status "a run that writes no row: exit 1, recorded as status error with poolbench's message" \
 	"$([ $rc = 1 ] && grep -q ',bad,new,error,2,.*unknown backend' "$T/err/runs.csv"; echo $?)" "rc=$rc $out" \
 	"$(cat "$T/err/runs.csv" 2>&1)"
 
@@ -73,7 +70,7 @@ refused "--table on a file ab.py did not write" "not a runs.csv written by ab.py
 mkdir -p "$T/r2" && echo keep >"$T/r2/runs.csv"
 "$PY" "$AB" --build a="$PB" --point "a: x" --out "$T/r2" 2>"$T/bad.err" >/dev/null
 rc=$?
-check "an existing runs.csv: exit 2, one line, left as it was" \
+check_status "an existing runs.csv: exit 2, one line, left as it was" \
 	"$([ $rc = 2 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && [ "$(cat "$T/r2/runs.csv")" = keep ]; echo $?)" \
 	"rc=$rc $(cat "$T/bad.err")"
 tap_done
