@@ -252,6 +252,7 @@ struct pb_queue {
 	bool retire_released; /* retire-order=released */
 	bool hold;            /* hold protection across operations (PB_RC_HOLD, hold=on) */
 	bool bitmap;          /* readiness=bitmap */
+	bool drain_batch;     /* drain=batch: a pop crosses used-up segments */
 	/* bounded supply: a producer found the pool empty (after its own
 	 * barrier); the next consumer that finds nothing to pop runs the
 	 * reclaimer's barrier too: its own pending list is what a per-thread
@@ -365,6 +366,8 @@ enum { HOLD_OFF, HOLD_ON };
 static const char *const segmented_hold_names[] = {"off", "on", NULL};
 enum { READY_STAMP, READY_BITMAP };
 static const char *const segmented_readiness_names[] = {"stamp", "bitmap", NULL};
+enum { DRAIN_SEGMENT, DRAIN_BATCH };
+static const char *const segmented_drain_names[] = {"segment", "batch", NULL};
 enum { POISON_OFF, POISON_ON };
 static const char *const segmented_poison_names[] = {"off", "on", NULL};
 /*
@@ -402,6 +405,9 @@ static const struct pb_option segmented_options[] = {
 	{"readiness", PB_OPT_ENUM, 0, 0, READY_STAMP, segmented_readiness_names, PB_OPTF_VARIANT,
 	 "how a slot is marked published: stamp = a generation stamp per slot (the seed's "
 	 "code), bitmap = a bit per slot, found by count-trailing-zeros (the seed's README)"},
+	{"drain", PB_OPT_ENUM, 0, 0, DRAIN_BATCH, segmented_drain_names, PB_OPTF_VARIANT,
+	 "segment = a pop claims from one segment at most (the seed's code), batch = a pop "
+	 "that used a segment up goes on into its successor until it has its batch"},
 	{NULL, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
@@ -910,6 +916,7 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 	st->type_stable = (rc->ops->flags & PB_RC_TYPE_STABLE) != 0;
 	st->poison = pb_opt_get(opts, "poison") == POISON_ON;
 	st->bitmap = q->bitmap = pb_opt_get(opts, "readiness") == READY_BITMAP;
+	q->drain_batch = pb_opt_get(opts, "drain") == DRAIN_BATCH;
 	st->seg_bytes = seg_bytes_for(q->size, st->bitmap);
 	count = pb_opt_get(opts, "seg-count");
 	/* bounded supply: at most every segment full at once */
@@ -1261,7 +1268,7 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 		uint32_t gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
 		/* relaxed: a stale h only makes the claim CAS below fail */
 		uint32_t h = atomic_load_explicit(&s->chead, memory_order_relaxed);
-		uint32_t lim = (size - h) > max ? h + (uint32_t)max : size;
+		uint32_t lim = (size - h) > max - n ? h + (uint32_t)(max - n) : size;
 		uint32_t e = h;
 		uint64_t w;
 		struct seg *nxt, *exp;
@@ -1284,9 +1291,25 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 			if (!atomic_compare_exchange_strong_explicit(&s->chead, &h, e, memory_order_relaxed,
 								     memory_order_relaxed))
 				continue;
-			n = e - h;
-			memcpy(out, &s->jobs[h], n * sizeof(*out));
-			break;
+			memcpy(out + n, &s->jobs[h], (e - h) * sizeof(*out));
+			n += e - h;
+			/*
+			 * drain=batch: a claim that used s up (e == size) and
+			 * left room in the batch goes round again, where s is
+			 * found used up and detached, exactly as the next call
+			 * would find it, and the claim continues in its
+			 * successor.  Nothing new is argued: every round is a
+			 * whole claim under its own protect (I3, I6), and the
+			 * detach path already loops (I4, I5).  The claims of
+			 * one call follow the chain in order, so per-producer
+			 * FIFO holds inside the batch (out[] keeps claim
+			 * order).  The copies are out of s before it is
+			 * retired.  drain=segment returns here, as the seed:
+			 * at seg-size 1 every pop then returns one job.
+			 */
+			if (e < size || n == max || !q->drain_batch)
+				break;
+			continue;
 		}
 		/* acquire: FULL/CLOSED then the successor link */
 		w = atomic_load_explicit(&s->word, memory_order_acquire);

@@ -1083,6 +1083,91 @@ static void test_batch_partial(void **state)
 	}
 }
 
+/* One pop of up to @max from a single-producer queue: exactly @want jobs,
+ * intact and in order from *next. */
+static void drain_pop(const struct conf *c, struct qinst *qi, struct pb_qthread *t, size_t max,
+		      size_t want, uint64_t *next)
+{
+	struct pb_job out[64];
+	size_t n = c->q->pop_batch(qi->q, t, out, max);
+
+	if (n != want)
+		fail_msg("%s: pop of up to %zu after job %" PRIu64 " returned %zu jobs, want %zu",
+			 c->desc, max, *next, n, want);
+	for (size_t i = 0; i < n; i++, (*next)++) {
+		unsigned prod;
+		uint64_t seq;
+		const char *bad = check_job(&out[i], 1, 1u << 20, &prod, &seq);
+
+		if (bad || seq != *next)
+			fail_msg("%s: job %zu of a pop: %s (seq %" PRIu64 ", want %" PRIu64 ")",
+				 c->desc, i, bad ? bad : "out of order", seq, *next);
+	}
+}
+
+/*
+ * segmented's drain option, single-threaded so that the counts are exact:
+ * at seg-size 1 with ten jobs ready, drain=batch returns all ten in one pop
+ * of up to 64 (crossing nine segments), or 3 then 7 to pops of up to 3 and
+ * 64, in order; drain=segment returns one job a pop.  With every reclaimer
+ * segmented takes, at its default options.
+ */
+static void test_segmented_drain(void **state)
+{
+	unsigned tried = 0;
+
+	(void)state;
+	for (size_t ci = 0; ci < nconfs; ci++) {
+		const struct conf *base = &confs[ci];
+		struct pb_optvals def;
+		char err[128];
+
+		if (strcmp(base->q->name, "segmented"))
+			continue;
+		pb_opts_defaults(&def, base->q->options);
+		if (memcmp(def.v, base->qo.v, sizeof(def.v)))
+			continue; /* one case per reclaimer: its defaults */
+		for (int batch = 0; batch < 2; batch++) {
+			struct conf c = *base;
+			uint64_t next = 0;
+			struct qinst qi;
+			struct pb_qthread *t;
+
+			assert_int_equal(pb_opts_set(&c.qo, "seg-size", "1", err, sizeof(err)), 0);
+			assert_int_equal(pb_opts_set(&c.qo, "drain", batch ? "batch" : "segment", err,
+						     sizeof(err)), 0);
+			conf_describe(&c);
+			qi_open(&c, &qi);
+			t = qi_register(&qi);
+			for (int round = 0; round < 2; round++) {
+				for (uint64_t i = next; i < next + 10; i++) {
+					struct pb_job j;
+
+					make_job(&j, 0, i);
+					if (c.q->push(qi.q, t, &j) != PB_OK)
+						fail_msg("%s: push %" PRIu64 " failed", c.desc, i);
+				}
+				if (!batch) {
+					for (int i = 0; i < 10; i++)
+						drain_pop(&c, &qi, t, 64, 1, &next);
+				} else if (round == 0) {
+					drain_pop(&c, &qi, t, 64, 10, &next);
+				} else {
+					drain_pop(&c, &qi, t, 3, 3, &next);
+					drain_pop(&c, &qi, t, 64, 7, &next);
+				}
+			}
+			drain_pop(&c, &qi, t, 64, 0, &next);
+			c.q->thread_unregister(qi.q, t);
+			qi_close(&qi);
+			tried++;
+		}
+	}
+	if (tried == 0 && !getenv("PB_TEST_ONLY"))
+		fail_msg("no segmented configuration at its defaults to check drain with");
+	print_message("drain=batch and drain=segment checked in %u segmented queues\n", tried);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1098,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(test_mt_close),
 		cmocka_unit_test(test_mt_batch),
 		cmocka_unit_test(test_batch_partial),
+		cmocka_unit_test(test_segmented_drain),
 	};
 
 	return cmocka_run_group_tests(tests, setup_confs, NULL);

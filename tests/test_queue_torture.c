@@ -48,6 +48,7 @@ struct tconf {
 	unsigned seg_size;
 	bool released;
 	bool bitmap; /* readiness=bitmap (segmented's other variant) */
+	bool drain_seg; /* drain=segment (the seed's one-segment pop; default batch) */
 	char desc[160];
 };
 
@@ -86,7 +87,9 @@ static int setup_confs(void **state)
 		 * scheme has integer options, all at their minimum (the most eager
 		 * reclamation: hp threshold 1, limbo-size 1, ...), seg-size 1.
 		 * Last, readiness=bitmap at seg-size 2 (two bits a word: runs and
-		 * the parity flip of I2b under reuse). */
+		 * the parity flip of I2b under reuse).  The seg-size-2 released
+		 * case pops one segment a call (drain=segment, the seed's code);
+		 * every other case crosses segments in a pop (drain=batch). */
 		for (int v = 0; v < 6; v++) {
 			struct tconf *c;
 			size_t off;
@@ -101,6 +104,7 @@ static int setup_confs(void **state)
 			c->seg_size = v < 4 ? 1u + (unsigned)(v / 2) : v == 4 ? 1u : 2u;
 			c->released = v < 4 ? (v & 1) : v == 4;
 			c->bitmap = v == 5;
+			c->drain_seg = v == 3;
 			if (v == 4) {
 				bool moved = false;
 
@@ -115,9 +119,10 @@ static int setup_confs(void **state)
 			}
 			off = (size_t)snprintf(c->desc, sizeof(c->desc),
 					       "reclaim=%s seg-size=%u seg-count=%s pool-cap=%s "
-					       "retire-order=%s%s", r->name, c->seg_size, SEG_COUNT,
+					       "retire-order=%s%s%s", r->name, c->seg_size, SEG_COUNT,
 					       POOL_CAP, c->released ? "released" : "seed",
-					       c->bitmap ? " readiness=bitmap" : "");
+					       c->bitmap ? " readiness=bitmap" : "",
+					       c->drain_seg ? " drain=segment" : "");
 			for (size_t i = 0; i < c->ro.n && off < sizeof(c->desc); i++)
 				if (c->ro.v[i] != c->ro.defs[i].def)
 					off += (size_t)snprintf(c->desc + off, sizeof(c->desc) - off,
@@ -267,6 +272,8 @@ static void run_open(struct run *r, const struct tconf *c)
 	assert_int_equal(pb_opts_set(&qv, "retire-order", c->released ? "released" : "seed", err,
 				     sizeof(err)), 0);
 	assert_int_equal(pb_opts_set(&qv, "readiness", c->bitmap ? "bitmap" : "stamp", err,
+				     sizeof(err)), 0);
+	assert_int_equal(pb_opts_set(&qv, "drain", c->drain_seg ? "segment" : "batch", err,
 				     sizeof(err)), 0);
 	r->inst.ops = c->r;
 	if (c->r->create(&c->ro, &r->inst.dom))
