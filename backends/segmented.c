@@ -408,7 +408,7 @@ static const struct pb_option segmented_options[] = {
 	 "code), bitmap = a bit per slot, found by count-trailing-zeros (the seed's README)"},
 	{"drain", PB_OPT_ENUM, 0, 0, DRAIN_BATCH, segmented_drain_names, PB_OPTF_VARIANT,
 	 "segment = a pop claims from one segment at most (the seed's code), batch = a pop "
-	 "that used a segment up goes on into its successor until it has its batch"},
+	 "that took a segment whole goes on into its successor until it has its batch"},
 	{NULL, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
@@ -1322,20 +1322,30 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 			memcpy(out + n, &s->jobs[h], (e - h) * sizeof(*out));
 			n += e - h;
 			/*
-			 * drain=batch: a claim that used s up (e == size) and
-			 * left room in the batch goes round again, where s is
-			 * found used up and detached, exactly as the next call
-			 * would find it, and the claim continues in its
+			 * drain=batch: a claim that took s whole (from slot 0 to
+			 * its end) with room left in the batch goes round again,
+			 * where s is found used up and detached, exactly as the
+			 * next call would find it, and the claim continues in its
 			 * successor.  Nothing new is argued: every round is a
 			 * whole claim under its own protect (I3, I6), and the
-			 * detach path already loops (I4, I5).  The claims of
-			 * one call follow the chain in order, so per-producer
-			 * FIFO holds inside the batch (out[] keeps claim
-			 * order).  The copies are out of s before it is
-			 * retired.  drain=segment returns here, as the seed:
+			 * detach path already loops (I4, I5).  The claims of one
+			 * call follow the chain in order, so per-producer FIFO
+			 * holds inside the batch (out[] keeps claim order), and
+			 * the copies are out of s before it is retired.
+			 * Why only a whole segment (h == 0): then the producers
+			 * were at least a segment ahead, and the successor is
+			 * likely filled already.  A claim of s's tail means this
+			 * worker is right behind them; crossing then starts on
+			 * the successor's lines while they are being written (the
+			 * chase, docs/segmented.md), and measured so: crossing on
+			 * any used-up segment made hp at seg-size 64, w=1,
+			 * --coalesce 64 1.21x slower and w=2 unpinned 1.23x,
+			 * against 1.01x and 1.02x with this rule (2-core VM,
+			 * scripts/ab.py, 15 rounds).  At seg-size 1 every claim is
+			 * whole.  drain=segment stops here always, as the seed:
 			 * at seg-size 1 every pop then returns one job.
 			 */
-			if (e < size || n == max || !q->drain_batch)
+			if (e < size || h != 0 || n == max || !q->drain_batch)
 				break;
 			continue;
 		}

@@ -1109,8 +1109,9 @@ static void drain_pop(const struct conf *c, struct qinst *qi, struct pb_qthread 
  * segmented's drain option, single-threaded so that the counts are exact:
  * at seg-size 1 with ten jobs ready, drain=batch returns all ten in one pop
  * of up to 64 (crossing nine segments), or 3 then 7 to pops of up to 3 and
- * 64, in order; drain=segment returns one job a pop.  With every reclaimer
- * segmented takes, at its default options.
+ * 64, in order; drain=segment returns one job a pop.  At seg-size 2, only a
+ * segment claimed whole is crossed.  With every reclaimer segmented takes,
+ * at its default options.
  */
 static void test_segmented_drain(void **state)
 {
@@ -1157,6 +1158,28 @@ static void test_segmented_drain(void **state)
 					drain_pop(&c, &qi, t, 64, 7, &next);
 				}
 			}
+			drain_pop(&c, &qi, t, 64, 0, &next);
+			c.q->thread_unregister(qi.q, t);
+			qi_close(&qi);
+			/* seg-size 2, six jobs (three segments): a pop of 1 takes
+			 * slot 0; the next claims slot 1 only, a tail, so even
+			 * drain=batch stops there; the next takes the second
+			 * segment whole and (batch) crosses into the third. */
+			assert_int_equal(pb_opts_set(&c.qo, "seg-size", "2", err, sizeof(err)), 0);
+			conf_describe(&c);
+			qi_open(&c, &qi);
+			t = qi_register(&qi);
+			for (uint64_t i = next; i < next + 6; i++) {
+				struct pb_job j;
+
+				make_job(&j, 0, i);
+				if (c.q->push(qi.q, t, &j) != PB_OK)
+					fail_msg("%s: push %" PRIu64 " failed", c.desc, i);
+			}
+			drain_pop(&c, &qi, t, 1, 1, &next);
+			drain_pop(&c, &qi, t, 64, 1, &next);
+			drain_pop(&c, &qi, t, 64, batch ? 4 : 2, &next);
+			drain_pop(&c, &qi, t, 64, batch ? 0 : 2, &next);
 			drain_pop(&c, &qi, t, 64, 0, &next);
 			c.q->thread_unregister(qi.q, t);
 			qi_close(&qi);
