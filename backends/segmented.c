@@ -452,10 +452,17 @@ static struct seg *seg_alloc(struct store *st)
 /* A segment's layout: header, stamps (or bits) and jobs, each from a line. */
 static void seg_layout(struct store *st)
 {
-	const size_t line = PB_CACHELINE;
+	const size_t line = PB_CACHELINE, rbytes = seg_ready_bytes(st->size, st->bitmap);
+	const size_t jalign = _Alignof(struct pb_job);
 
 	st->ready_off = (sizeof(struct seg) + line - 1) & ~(line - 1);
-	st->jobs_off = st->ready_off + ((seg_ready_bytes(st->size, st->bitmap) + line - 1) & ~(line - 1));
+	/* Stamps (or bits) of less than a line share it with the first jobs:
+	 * the same producer writes both and the same consumer reads both, and
+	 * at seg-size 1 stamp and job then fit one line (52 bytes). */
+	if (rbytes < line)
+		st->jobs_off = st->ready_off + ((rbytes + jalign - 1) & ~(jalign - 1));
+	else
+		st->jobs_off = st->ready_off + ((rbytes + line - 1) & ~(line - 1));
 	st->seg_bytes = (st->jobs_off + (size_t)st->size * sizeof(struct pb_job) + line - 1) & ~(line - 1);
 }
 
