@@ -475,15 +475,22 @@ static void seg_layout(struct store *st)
  * thread's alone (out of the pool).  The addresses come from the layout, not
  * from loads of s.  Each of these lines was last written on a worker's core
  * (claim, detach, retire, poison), so each is a miss of its own; fetched
- * together while the current segment is used, they overlap.  This matters
- * at small seg-size, where every job takes a segment.  Measured on the
- * 2-core VM (scripts/ab.py, 9 and 11 rounds, hp and ckepoch, p=1): seg-size 1
- * 0.92-0.97x the ns/job of prefetching the node's line alone, as before;
- * seg-size 8 and 64 inside the run's noise.  The workers' side was tried
- * too (prefetching the successor while detaching): seg-size 1 gained as
- * much, but hp at seg-size 64, w=1 went from 30 to 52 ns/job, the consumer
- * catching up with the producer job by job (docs/segmented.md, "the chase").
+ * together while the current segment is used, they overlap.
+ * Only for segments of at most SEG_PREFETCH_MAX_SIZE slots, which a producer
+ * uses up within a push or two; a larger one gets the node's line alone, as
+ * before.  Measured on the 2-core VM (scripts/ab.py, hp and ckepoch, p=1,
+ * pinned): at seg-size 1, 0.92-0.97x the ns/job of the node's line alone
+ * in every run; at seg-size 8 and 64 (hp w=2) anything from 0.93x to 1.14x
+ * over five runs of 9-21 rounds, no gain shown, so those sizes keep the
+ * code they had (the next segment is taken 8 or 64 pushes later there, and
+ * lines fetched that early have little to overlap with).  The workers' side
+ * was tried too (prefetching the successor while detaching): seg-size 1
+ * gained as much, but hp at seg-size 64, w=1 went from 30 to 52 ns/job, the
+ * consumer catching up with the producer job by job (docs/segmented.md,
+ * "the chase").
  */
+#define SEG_PREFETCH_MAX_SIZE 2u
+
 static inline void seg_prefetch(const struct store *st, const struct seg *s)
 {
 	const char *b = (const char *)s;
@@ -723,8 +730,10 @@ static struct seg *store_get(struct store *st, struct seg_tcache *tc, bool may_a
 		s = tc->cache[--tc->ncache];
 		/* The next one's lines were last written by whichever core
 		 * poisoned it: start fetching them for the next take now. */
-		if (tc->ncache)
+		if (tc->ncache && st->size <= SEG_PREFETCH_MAX_SIZE)
 			seg_prefetch(st, tc->cache[tc->ncache - 1]);
+		else if (tc->ncache)
+			__builtin_prefetch(tc->cache[tc->ncache - 1], 1);
 		tc->reused++;
 		seg_reset(st, s); /* outside the lock: see "segment supply" above */
 		return s;
