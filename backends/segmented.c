@@ -480,14 +480,16 @@ static void seg_layout(struct store *st)
  * uses up within a push or two; a larger one gets the node's line alone, as
  * before.  Measured on the 2-core VM (scripts/ab.py, hp and ckepoch, p=1,
  * pinned): at seg-size 1, 0.92-0.97x the ns/job of the node's line alone
- * in every run; at seg-size 8 and 64 (hp w=2) anything from 0.93x to 1.14x
- * over five runs of 9-21 rounds, no gain shown, so those sizes keep the
- * code they had (the next segment is taken 8 or 64 pushes later there, and
- * lines fetched that early have little to overlap with).  The workers' side
- * was tried too (prefetching the successor while detaching): seg-size 1
- * gained as much, but hp at seg-size 64, w=1 went from 30 to 52 ns/job, the
- * consumer catching up with the producer job by job (docs/segmented.md,
- * "the chase").
+ * in every run (by the medians; the paired 95 % intervals of those runs
+ * reach 1.00-1.09 at their top: a small gain, not a shown one); at seg-size
+ * 8 and 64 (hp w=2) anything from 0.93x to 1.22x over five runs of 9-21
+ * rounds, every interval containing 1, so those sizes keep the code they
+ * had (the next segment is taken 8 or 64 pushes later there, and lines
+ * fetched that early have little to overlap with).  The workers' side was
+ * tried too (prefetching the successor while detaching): hp at seg-size 1,
+ * w=1 0.96x [0.90, 0.99]; at seg-size 64, w=1 the medians went from 30 to
+ * 52 ns/job, smaller batches, the chase (docs/segmented.md), though the
+ * paired interval, [0.83, 2.10], does not show it.  Not taken.
  */
 #define SEG_PREFETCH_MAX_SIZE 2u
 
@@ -1355,9 +1357,12 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 			 * the successor's lines while they are being written (the
 			 * chase, docs/segmented.md), and measured so: crossing on
 			 * any used-up segment made hp at seg-size 64, w=1,
-			 * --coalesce 64 1.21x slower and w=2 unpinned 1.23x,
-			 * against 1.01x and 1.02x with this rule (2-core VM,
-			 * scripts/ab.py, 15 rounds).  At seg-size 1 every claim is
+			 * --coalesce 64 1.25x slower (paired ratio, 95 % interval
+			 * [1.13, 1.29]), against 1.00x [0.95, 1.04] with this
+			 * rule (2-core VM, scripts/ab.py, 15 rounds; with the
+			 * default batch of 64 a whole claim fills the batch, so
+			 * at seg-size 64 this rule never crosses at all).  At
+			 * seg-size 1 every claim is
 			 * whole.  drain=segment stops here always, as the seed:
 			 * at seg-size 1 every pop then returns one job.
 			 */

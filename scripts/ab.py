@@ -29,9 +29,17 @@ canary are per-sweep checks; one repetition has nothing to compare).  A run
 that writes no row is recorded with status 'error' and its exit status.
 Prints a Markdown table: per point and build the median of each kept column,
 the ratio of the first to the baseline build's, and the runs that counted.
+Then the paired ratio: in each round where both ran, this build's value over
+the baseline's (the two ran minutes apart at most, so a drift of the machine
+between rounds cancels), the median of those ratios, and a distribution-free
+confidence interval for it from their order statistics (the binomial
+interval for a median: at least 95 % coverage where the rounds allow it;
+fewer than 6 rounds cannot reach 95 %, and the coverage they do reach is
+printed).  An interval that contains 1.00 shows no difference.
 """
 import argparse
 import csv
+import math
 import os
 import shutil
 import statistics
@@ -179,11 +187,49 @@ def main():
     return print_table(rows, names, [(label, only) for label, _, only in points], keep, out)
 
 
+def paired_ratios(rows, label, b, base, k):
+    """Per round where both ran (ok), b's value of k over base's, sorted."""
+    by = {}
+    for x in rows:
+        if x["point"] != label or x["status"] == "error":
+            continue
+        try:
+            by.setdefault(x["round"], {})[x["build"]] = float(x[k])
+        except (TypeError, ValueError):
+            pass
+    return sorted(d[b] / d[base] for d in by.values() if b in d and base in d and d[base] > 0)
+
+
+def median_ci(xs, conf=0.95):
+    """Median of sorted xs and the order-statistic interval [x_(j), x_(n+1-j)]
+    with the largest j whose coverage, 1 - 2 P(Bin(n, 1/2) <= j-1), is at
+    least conf (j = 1, the whole range, when n is too small for conf);
+    returns (median, lo, hi, coverage)."""
+    n = len(xs)
+    j, below = 1, 0.5 ** n  # below = P(Bin(n, 1/2) <= j-1)
+    while 2 * (j + 1) <= n + 1:
+        nxt = below + math.comb(n, j) / 2 ** n
+        if 1 - 2 * nxt < conf:
+            break
+        below, j = nxt, j + 1
+    return statistics.median(xs), xs[j - 1], xs[n - j], 1 - 2 * below
+
+
+def paired_cell(rs):
+    if not rs:
+        return ""
+    med, lo, hi, cov = median_ci(rs)
+    cell = f"{med:.2f} [{lo:.2f}, {hi:.2f}]"
+    if cov < 0.95:
+        cell += f" ({100 * cov:.0f} %)"
+    return cell
+
+
 def print_table(rows, names, points, keep, out):
     """The Markdown table; 1 when some run wrote no row."""
     base = names[0]
-    print("| point | build | " + " | ".join(keep) + f" | {keep[0]} / {base} | runs |")
-    print("|---|---|" + "---|" * len(keep) + "---|---|")
+    print("| point | build | " + " | ".join(keep) + f" | {keep[0]} / {base} | paired, 95 % CI | runs |")
+    print("|---|---|" + "---|" * len(keep) + "---|---|---|")
     for label, only in points:
         b0, _ = median_of([x for x in rows if x["point"] == label and x["build"] == base
                            and x["status"] != "error"], keep[0])
@@ -192,7 +238,8 @@ def print_table(rows, names, points, keep, out):
             meds = [median_of(xs, k)[0] for k in keep]
             cells = ["" if m is None else f"{m:.6g}" for m in meds]
             ratio = f"{meds[0] / b0:.2f}" if b0 and meds[0] is not None and base in only else ""
-            print(f"| {label} | {b} | " + " | ".join(cells) + f" | {ratio} | {len(xs)} |")
+            pair = paired_cell(paired_ratios(rows, label, b, base, keep[0])) if b != base else ""
+            print(f"| {label} | {b} | " + " | ".join(cells) + f" | {ratio} | {pair} | {len(xs)} |")
     errors = sum(1 for x in rows if x["status"] == "error")
     if errors:
         print(f"ab.py: {errors} of {len(rows)} runs wrote no row (status error in {out})", file=sys.stderr)

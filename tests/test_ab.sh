@@ -38,7 +38,32 @@ check_status "the build order rotates per round (1: new same old, 2: same old ne
 check_status "a point restricted to new,same does not run on old" \
 	"$(! grep -q '^[0-9]*,two,old,' "$T/ab/runs.csv"; echo $?)" "$(cat "$T/ab/runs.csv")"
 check_status "the table: medians, the ratio to the first build, runs" \
-	"$(grep -q '^| all | new | [0-9.]* | 1.00 | 2 |$' <<<"$out" && grep -q '^| two | same | ' <<<"$out"; echo $?)" "$out"
+	"$(grep -q '^| all | new | [0-9.]* | 1.00 |  | 2 |$' <<<"$out" && grep -q '^| two | same | ' <<<"$out"; echo $?)" "$out"
+check_status "the paired ratio of 2 rounds shows its interval's coverage (50 %)" \
+	"$(grep -q '^| all | same | [0-9.]* | [0-9.]* | [0-9.]* \[[0-9.]*, [0-9.]*\] (50 %) | 2 |$' <<<"$out"; echo $?)" "$out"
+
+# The paired ratio by hand: b over a per round, median, and the order-statistic
+# interval: 11 rounds give [2nd, 10th] (98.8 % coverage), 5 give the whole range
+# at 94 %.  A round where one build failed pairs nothing.  a drifts from round
+# to round (51 .. 61) and b = a x (1 + i/100): the pairs see 1.01 .. 1.11.
+{
+	echo "round,point,build,status,rc,ns_per_job,note"
+	for i in 1 2 3 4 5 6 7 8 9 10 11; do
+		echo "$i,p11,a,ok,0,$((50 + i)),"
+		awk -v i=$i 'BEGIN { printf "%d,p11,b,ok,0,%.4f,\n", i, (50 + i) * (1 + i / 100) }'
+	done
+	for i in 1 2 3 4 5; do
+		echo "$i,p5,a,ok,0,100,"
+		echo "$i,p5,b,ok,0,$((100 + 2 * i)),"
+	done
+	echo "6,p5,a,ok,0,100,"
+	echo "6,p5,b,error,1,,"
+} >"$T/hand.csv"
+hand=$("$PY" "$AB" --table "$T/hand.csv" 2>&1)
+check_status "paired ratio: 11 rounds of b = a x (1 + i/100): 1.06 [1.02, 1.10]" \
+	"$(grep -q '^| p11 | b | .* | 1.06 \[1.02, 1.10\] | 11 |$' <<<"$hand"; echo $?)" "$hand"
+check_status "paired ratio: 5 pairs (a failed run pairs nothing): 1.06 [1.02, 1.10] (94 %)" \
+	"$(grep -q '^| p5 | b | .* | 1.06 \[1.02, 1.10\] (94 %) | 5 |$' <<<"$hand"; echo $?)" "$hand"
 check_status "the old build gets no --no-calibrate / --canary-tol (it lacks them)" \
 	"$(grep -q -- '--jobs 2000' "$T/old-args" && ! grep -q -- '--no-calibrate\|--canary-tol' "$T/old-args"; echo $?)" \
 	"$(cat "$T/old-args")"
