@@ -254,6 +254,7 @@ struct pb_queue {
 	bool hold;            /* hold protection across operations (PB_RC_HOLD, hold=on) */
 	bool bitmap;          /* readiness=bitmap */
 	bool drain_batch;     /* drain=batch: a pop crosses used-up segments */
+	bool section;         /* reclaimer has PB_RC_SECTION */
 	/* bounded supply: a producer found the pool empty (after its own
 	 * barrier); the next consumer that finds nothing to pop runs the
 	 * reclaimer's barrier too: its own pending list is what a per-thread
@@ -963,6 +964,7 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 	st->poison = pb_opt_get(opts, "poison") == POISON_ON;
 	st->bitmap = q->bitmap = pb_opt_get(opts, "readiness") == READY_BITMAP;
 	q->drain_batch = pb_opt_get(opts, "drain") == DRAIN_BATCH;
+	q->section = (rc->ops->flags & PB_RC_SECTION) != 0;
 	seg_layout(st);
 	count = pb_opt_get(opts, "seg-count");
 	/* bounded supply: at most every segment full at once */
@@ -1417,7 +1419,20 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 			ro->retire(rt, &s->smr, segmented_seg_free, q->st);
 			if (t->tc.nretired >= t->tc.max)
 				tcache_flush(&t->tc);
-			if (!q->retire_released)
+			/*
+			 * Under a section scheme (PB_RC_SECTION: epochs, RCU)
+			 * the section goes on into the successor: one section
+			 * for the whole pop, as for a batch claimed in one
+			 * segment, not an end() and a begin() (ck_epoch's has
+			 * a full fence) per segment crossed.  Still correct:
+			 * the section protects everything this thread reaches
+			 * until its end (the flag's contract), s included,
+			 * which this thread no longer touches; s's grace period
+			 * simply waits for that end, at most max segments
+			 * later.  Other schemes protect by pointer (hp, he,
+			 * limbo's references) and drop s's protection here.
+			 */
+			if (!q->retire_released && !q->section)
 				seg_drop_holds(ro, t);
 			seg_op_begin(ro, t);
 		}

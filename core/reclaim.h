@@ -80,6 +80,13 @@ struct pb_reclaim_stats {
                                    slot set between operations and skip begin/protect/
                                    end while the protected node is still what it
                                    wants; it must end() before offline/unregister */
+#define PB_RC_SECTION     0x20u /* the section is the protection (epochs, RCU):
+                                   protect() is a plain load, and everything a
+                                   thread reaches between begin and end stays
+                                   valid until that end, retires made in it
+                                   included; so a backend may run several
+                                   operations, retires among them, in one
+                                   section instead of end()+begin() between them */
 
 struct pb_reclaim_ops {
 	unsigned abi;               /* PB_ABI_VERSION */

@@ -80,6 +80,9 @@ const char *pb_reclaim_check(const struct pb_reclaim_ops *o)
 		       "thread_unregister, begin, end, protect, retire, stats)";
 	if (pb_opts_count(o->options) > PB_MAX_OPTS)
 		return "too many options";
+	if ((o->flags & PB_RC_HOLD) && (o->flags & PB_RC_SECTION))
+		return "flags hold and section contradict each other: hold means a thread pins only "
+		       "the nodes in its slots, section that it pins everything it reaches";
 	return NULL;
 }
 

@@ -305,9 +305,10 @@ static int cmd_list(void)
 {
 	static const char *const qf[] = {"bounded", "reclaim", "fifo", "native-batch"};
 	static const unsigned qb[] = {PB_Q_BOUNDED, PB_Q_RECLAIM, PB_Q_FIFO, PB_Q_NATIVE_BATCH};
-	static const char *const rf[] = {"proven", "needs-qs", "type-stable", "no-reuse"};
+	static const char *const rf[] = {"proven", "needs-qs", "type-stable", "no-reuse", "hold",
+					 "section"};
 	static const unsigned rb[] = {PB_RC_PROVEN, PB_RC_NEEDS_QS, PB_RC_TYPE_STABLE,
-				      PB_RC_NO_REUSE};
+				      PB_RC_NO_REUSE, PB_RC_HOLD, PB_RC_SECTION};
 	FILE *f = stdout;
 
 	fprintf(f, "backends:\n");

@@ -84,19 +84,19 @@
 #define URCU_OPS pb_reclaim_urcu_qsbr
 #define URCU_NAME "urcu-qsbr"
 #define URCU_SUMMARY "liburcu QSBR: free read side; threads must report quiescent states"
-#define URCU_FLAGS (PB_RC_PROVEN | PB_RC_NEEDS_QS)
+#define URCU_FLAGS (PB_RC_PROVEN | PB_RC_NEEDS_QS | PB_RC_SECTION)
 #elif defined(PB_URCU_BP)
 #include <urcu-bp.h>
 #define URCU_OPS pb_reclaim_urcu_bp
 #define URCU_NAME "urcu-bp"
 #define URCU_SUMMARY "liburcu bulletproof flavour: readers register themselves on first use; slower read side"
-#define URCU_FLAGS PB_RC_PROVEN
+#define URCU_FLAGS (PB_RC_PROVEN | PB_RC_SECTION)
 #elif defined(PB_URCU_MEMB)
 #include <urcu.h>
 #define URCU_OPS pb_reclaim_urcu_memb
 #define URCU_NAME "urcu-memb"
 #define URCU_SUMMARY "liburcu memb flavour: rcu_read_lock/unlock sections, sys_membarrier writers"
-#define URCU_FLAGS PB_RC_PROVEN
+#define URCU_FLAGS (PB_RC_PROVEN | PB_RC_SECTION)
 #else
 #error "compile reclaim/urcu.c with -DPB_URCU_MEMB, -DPB_URCU_QSBR or -DPB_URCU_BP"
 #endif

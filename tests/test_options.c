@@ -430,6 +430,9 @@ static void test_ops_check_rejects(void **state)
 		r = *pb_reclaimers[0];
 		r.retire = NULL;
 		assert_non_null(pb_reclaim_check(&r));
+		r = *pb_reclaimers[0];
+		r.flags |= PB_RC_HOLD | PB_RC_SECTION;
+		assert_non_null(pb_reclaim_check(&r));
 	}
 	if (pb_workloads[0]) {
 		w = *pb_workloads[0];
