@@ -450,7 +450,9 @@ static struct seg *seg_alloc(struct store *st)
 	return s;
 }
 
-/* A segment's layout: header, stamps (or bits) and jobs, each from a line. */
+/* A segment's layout: the header; the stamps (or bits) from the next line;
+ * the jobs from the line after them, or right after them when they take less
+ * than a line. */
 static void seg_layout(struct store *st)
 {
 	const size_t line = PB_CACHELINE, rbytes = seg_ready_bytes(st->size, st->bitmap);
