@@ -380,9 +380,14 @@ static const char *const segmented_poison_names[] = {"off", "on", NULL};
  * so it keeps up with the producer job by job (2-3 jobs a batch instead of
  * 8-50) and keeps pulling the head segment's stamp and job lines that the
  * producer is writing to its own core; the producer's stores then miss.  The
- * memset is a brake on that chase.  poison=off stays an option (it is what
- * a backend that does not poison would measure), and every row's
- * backend_opts records which was used.
+ * memset is a brake on that chase.  Measured again at c031037 with paired
+ * ratios (scripts/ab.py, 11 rounds, off over on, 95 % intervals): hp w=1
+ * 3.08x [2.63, 3.86], w=2 1.38x [1.00, 1.61], w=2 --backlog 4096 1.48x
+ * [1.36, 1.89]; ckepoch w=1 1.55x [1.41, 1.82], w=2 1.58x [1.05, 1.71];
+ * hp at seg-size 1 0.98x [0.97, 1.04] (results/2core-vm-20261207/drain/
+ * poison).  poison=off stays an option (it is what a backend that does not
+ * poison would measure), and every row's backend_opts records which was
+ * used.
  */
 #define POISON_DEFAULT POISON_ON
 
