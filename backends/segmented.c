@@ -1371,9 +1371,9 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 			 * rule (2-core VM, scripts/ab.py, 15 rounds; with the
 			 * default batch of 64 a whole claim fills the batch, so
 			 * at seg-size 64 this rule never crosses at all).  At
-			 * seg-size 1 every claim is
-			 * whole.  drain=segment stops here always, as the seed:
-			 * at seg-size 1 every pop then returns one job.
+			 * seg-size 1 every claim is whole.  drain=segment stops
+			 * here always, as the seed: at seg-size 1 every pop then
+			 * returns one job.
 			 */
 			if (e < size || h != 0 || n == max || !q->drain_batch)
 				break;
@@ -1435,9 +1435,13 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 			 * the section protects everything this thread reaches
 			 * until its end (the flag's contract), s included,
 			 * which this thread no longer touches; s's grace period
-			 * simply waits for that end, at most max segments
-			 * later.  Other schemes protect by pointer (hp, he,
-			 * limbo's references) and drop s's protection here.
+			 * simply waits for that end.  The section stays short:
+			 * a pop passes the segments it claims (at most max) and
+			 * the used-up ones that other pops left attached, at
+			 * most one per pop that stopped in one.  Other schemes
+			 * protect by pointer
+			 * (hp, he, limbo's references) and drop s's protection
+			 * here.
 			 */
 			if (!q->retire_released && !q->section)
 				seg_drop_holds(ro, t);
