@@ -740,10 +740,14 @@ static struct seg *store_get(struct store *st, struct seg_tcache *tc, bool may_a
 		s = tc->cache[--tc->ncache];
 		/* The next one's lines were last written by whichever core
 		 * poisoned it: start fetching them for the next take now. */
-		if (tc->ncache && st->size <= SEG_PREFETCH_MAX_SIZE)
-			seg_prefetch(st, tc->cache[tc->ncache - 1]);
-		else if (tc->ncache)
-			__builtin_prefetch(tc->cache[tc->ncache - 1], 1);
+		if (tc->ncache) {
+			const struct seg *nx = tc->cache[tc->ncache - 1];
+
+			if (st->size <= SEG_PREFETCH_MAX_SIZE)
+				seg_prefetch(st, nx);
+			else
+				__builtin_prefetch(nx, 1);
+		}
 		tc->reused++;
 		seg_reset(st, s); /* outside the lock: see "segment supply" above */
 		return s;
