@@ -60,7 +60,7 @@
  *      I3, holds within a batch and across segments).
  *  I2  ready[i] == gen  <=>  slot i of the current incarnation is published.
  *      Nothing is cleared on the reuse path: every segment reaches the pool
- *      through store_put_locked(), which poisons every stamp (SEG_POISON32,
+ *      through seg_poison_body(), which poisons every stamp (SEG_POISON32,
  *      see Poisoning below), and a fresh segment's stamps are 0; a new
  *      incarnation's gen is never 0 or SEG_POISON32 (the bump skips both).
  *      So a stamp equals gen only if it was written in this incarnation:
@@ -519,11 +519,26 @@ static inline void seg_prefetch(const struct store *st, const struct seg *s)
 
 /*
  * The segment leaves circulation (pool or grave): poison it (see Poisoning
- * in the correctness argument).  Caller holds st->mu.  Relaxed stores: no
- * thread may read s now (the reclaimer said so); one that does anyway is the
- * bug this is here to expose, and the reuse is published by the link CAS.
+ * in the correctness argument), in two parts.  Relaxed stores: no thread may
+ * read s now (the reclaimer said so); one that does anyway is the bug this
+ * is here to expose, and the reuse is published by the link CAS.
+ *
+ * seg_poison_body: everything but word and next, WITHOUT st->mu, by the
+ * thread whose free function got s (segmented_seg_free), or on a spare that
+ * was never linked (store_unget).  The only reader a freed segment can still
+ * have is the close walk, which takes no protection: it may be following a
+ * segment that was retired and freed while it ran (see "segment supply").
+ * The walk reads and writes word and next alone, so the body may change
+ * under it; word and next change only in seg_poison_links, under st->mu,
+ * which the walk holds throughout.  Why not all of it under the lock:
+ * at seg-size 64 a flush poisoned 8 segments (24 KiB of jobs) with st->mu
+ * held, at seg-size 1 64 of them, and a producer needing a refill waited
+ * for it on the futex (perf, seg-size 1, w=2: lll_lock_wait in the producer,
+ * lll_lock_wake in the workers).  The body's stores still happen-before the
+ * segment's next incarnation: they precede the pooling under st->mu, and the
+ * thread that takes it from the pool takes st->mu after.
  */
-static void seg_poison(const struct store *st, struct seg *s)
+static void seg_poison_body(const struct store *st, struct seg *s)
 {
 	s->pool_gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
 	if (!st->poison) {
@@ -536,15 +551,23 @@ static void seg_poison(const struct store *st, struct seg *s)
 		return;
 	}
 	atomic_store_explicit(&s->magic, SEG_DEAD, memory_order_relaxed);
-	atomic_store_explicit(&s->word, SEG_POISON64, memory_order_relaxed);
 	atomic_store_explicit(&s->gen, SEG_POISON32, memory_order_relaxed);
 	atomic_store_explicit(&s->chead, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->base, SEG_POISON64, memory_order_relaxed);
-	atomic_store_explicit(&s->next, (struct seg *)(uintptr_t)SEG_POISON64, memory_order_relaxed);
 	/* the bitmap and rinv stay (I2b): a stale reader sees every slot ready */
 	for (uint32_t i = 0; !st->bitmap && i < st->size; i++)
 		atomic_store_explicit(&s->ready[i], SEG_POISON32, memory_order_relaxed);
 	memset(s->jobs, SEG_POISON_BYTE, (size_t)st->size * sizeof(*s->jobs));
+}
+
+/* The rest, as the segment goes into the pool or the grave.  Caller holds
+ * st->mu and ran seg_poison_body on s. */
+static void seg_poison_links(const struct store *st, struct seg *s)
+{
+	if (!st->poison)
+		return;
+	atomic_store_explicit(&s->word, SEG_POISON64, memory_order_relaxed);
+	atomic_store_explicit(&s->next, (struct seg *)(uintptr_t)SEG_POISON64, memory_order_relaxed);
 #ifdef SEG_ASAN
 	if (!st->type_stable) {
 		ASAN_POISON_MEMORY_REGION(s, st->seg_bytes);
@@ -620,14 +643,15 @@ static void store_account_new(struct store *st, bool after_create)
 		st->allocs++;
 }
 
-/* Put @s in the pool (or drop it past the cap).  Caller holds st->mu. */
+/* Put @s in the pool (or drop it past the cap).  Caller holds st->mu and
+ * poisoned the body (seg_poison_body) before it took the lock. */
 static void store_put_locked(struct store *st, struct seg *s)
 {
 	if (st->cap == 0 || st->nfree < st->cap) {
-		seg_poison(st, s);
+		seg_poison_links(st, s);
 		st->freev[st->nfree++] = s; /* nfree < live <= freecap */
 	} else if (st->type_stable) {
-		seg_poison(st, s);
+		seg_poison_links(st, s);
 		s->pool_next = st->grave;
 		st->grave = s;
 	} else {
@@ -647,17 +671,18 @@ static void store_put_locked(struct store *st, struct seg *s)
  *    one a refill hands out directly.
  *  - dfree: segments the reclaimer freed while this thread was inside a
  *    queue call (the free function runs there for hp and ck_epoch), linked
- *    through pool_next and otherwise untouched; they are poisoned and
- *    pooled max at a time under one lock, at offline, at a starved
- *    hint and at unregister.
+ *    through pool_next, their bodies poisoned at once (seg_poison_body, no
+ *    lock); they are pooled max at a time under one lock, which poisons
+ *    word and next, at offline, at a starved hint and at unregister.
  * Why no lock is needed where there is none.  A cached segment (or the one
  * a refill returns) came out of the pool, so it is in no live chain: resetting it concerns nobody until
  * the release CAS that links it (I6), which is also what the close walk
  * follows.  A dfree segment may still be under the close walk (it can be
  * retired and freed while the walk runs, since the walk takes no
- * protection), but the walk reads only word and next, and dfree writes only
- * pool_next; the poisoning and pooling that would change word and next take
- * the mutex, as the walk does.  The cache is per thread and the free
+ * protection), but the walk reads only word and next, and neither dfree
+ * (pool_next) nor the body's poison (seg_poison_body) writes them; the
+ * poisoning and pooling that change word and next take the mutex, as the
+ * walk does.  The cache is per thread and the free
  * function runs synchronously inside this thread's own calls (tl_tcache is
  * set only around them), so neither list is ever shared.  Counts: reused,
  * retired and the free-function runs of the dfree path are folded into
@@ -807,6 +832,7 @@ static void store_unget(struct store *st, struct seg_tcache *tc, struct seg *s)
 		tc->cache[tc->ncache++] = s;
 		return;
 	}
+	seg_poison_body(st, s);
 	pthread_mutex_lock(&st->mu);
 	store_put_locked(st, s);
 	pthread_mutex_unlock(&st->mu);
@@ -852,6 +878,8 @@ static void segmented_seg_free(struct pb_smr_node *node, void *ctx)
 	 * is never written while the segment is out of circulation; pool_rinv
 	 * is pool-only (no reader of the old incarnation looks at it). */
 	s->pool_rinv = ~atomic_load_explicit(&s->rinv, memory_order_relaxed);
+	/* Outside st->mu: see seg_poison_body (this is its free function). */
+	seg_poison_body(st, s);
 	if (tc && tc->on && tc->st == st) {
 		/* Freed inside this thread's own queue call: its dfree list (see
 		 * "segment supply").  The thread is registered, so the queue is
