@@ -44,6 +44,9 @@ struct pb_hooks {
 	void *ctx;
 };
 
+#define PB_IDLE_YIELD 0u
+#define PB_IDLE_RELAX 1u
+
 #define PB_COALESCE_BELOW 8u   /* batches smaller than this trigger coalescing */
 #define PB_COALESCE_MAX 65536u /* most pb_cpu_relax() a coalescing pause may take */
 
@@ -57,6 +60,10 @@ struct pb_pool_config {
 	unsigned wake_min_jobs;                  /* 0: 128 */
 	uint64_t flush_ns;                       /* 0: 50000 (50 us) */
 	unsigned spin_iters;                     /* empty polls before parking; 0: 64 */
+	/* What a worker does between two empty polls (docs/pool.md "Parking"):
+	 * PB_IDLE_YIELD (0, the default) sched_yield(), PB_IDLE_RELAX one
+	 * pb_cpu_relax() (a pause: what the pool did before). */
+	unsigned idle_poll;
 	/* Batch coalescing (docs/pool.md): after a batch of fewer than
 	 * PB_COALESCE_BELOW jobs a worker pauses this many pb_cpu_relax()
 	 * before it pops again, so that jobs accumulate; 0: never (the seed). */

@@ -52,6 +52,22 @@ const char *pb_mode_name(int mode)
 	return mode >= 0 && (unsigned)mode < PB_ARRAY_SIZE(names) ? names[mode] : "?";
 }
 
+/* --idle-poll's names, indexed by PB_IDLE_* (core/pool.h). */
+static const char *const idle_poll_names[] = {"yield", "relax"};
+
+const char *pb_idle_poll_name(unsigned v)
+{
+	return v < PB_ARRAY_SIZE(idle_poll_names) ? idle_poll_names[v] : "?";
+}
+
+int pb_idle_poll_parse(const char *name)
+{
+	for (unsigned i = 0; i < PB_ARRAY_SIZE(idle_poll_names); i++)
+		if (strcmp(name, idle_poll_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *pb_order_name(int order)
 {
 	static const char *const names[] = {"interleaved", "random", "sequential"};

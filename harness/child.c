@@ -33,6 +33,9 @@
 #include "pb.h"
 #include "pool.h"
 
+/* --idle-poll names are indexed by these values (base.c). */
+_Static_assert(PB_IDLE_YIELD == 0 && PB_IDLE_RELAX == 1, "pb_idle_poll_name order");
+
 /*
  * A job's argument packs its id (low 32 bits; ids are < 2^31) and, for the
  * first PB_FIRST_MAX jobs of the run in submission order, 1 + that order
@@ -846,6 +849,7 @@ void pb_child_run(const struct pb_point *pt, unsigned rep, enum pb_fault fault,
 	cfg.workers = pt->workers;
 	cfg.batch_max = pt->batch;
 	cfg.coalesce_relax = pt->coalesce;
+	cfg.idle_poll = pt->idle_poll; /* PB_IDLE_*, the index of its name (base.c) */
 	cfg.wake_min_jobs = pt->wake_min_jobs;
 	cfg.flush_ns = pt->flush_us * 1000;
 	cfg.worker_cpus = pt->cpus_workers;

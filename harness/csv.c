@@ -39,6 +39,8 @@ static const char *const columns[] = {
 	"run_seq", "canary_before_ns", "canary_after_ns",
 	/* schema 5: the throughput mode's queue bound (--backlog), pool coalescing */
 	"backlog", "coalesce",
+	/* schema 6: what an idle worker does between empty polls (--idle-poll) */
+	"idle_poll",
 	"note",
 };
 #define NCOLS PB_ARRAY_SIZE(columns)
@@ -328,6 +330,7 @@ void pb_csv_row(FILE *f, const struct pb_point *pt, unsigned rep, const struct p
 	add_u(&r, res->canary_after_ns != 0, res->canary_after_ns);
 	add(&r, "%llu", (unsigned long long)pt->backlog);
 	add(&r, "%u", pt->coalesce);
+	add(&r, "%s", pb_idle_poll_name(pt->idle_poll));
 	add(&r, "%s", res->note[0] ? res->note : "-");
 
 	if (r.n != NCOLS) {

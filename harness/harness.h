@@ -18,9 +18,9 @@
 
 #define PB_SUBMIT_BATCH_MAX 4096u /* --submit-batch upper bound */
 #define PB_BACKLOG_MAX (1ull << 32) /* --backlog upper bound */
-#define PB_SCHEMA_VERSION 5 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns
+#define PB_SCHEMA_VERSION 6 /* 2: point_id column (H1); 3: elapsed_ns is the job phase, e2e_ns
                               (then submit_batch); 4: run_seq, canary_before_ns, canary_after_ns,
-                              status noisy; 5: backlog, coalesce */
+                              status noisy; 5: backlog, coalesce; 6: idle_poll */
 
 #define PB_LIST_MAX 64    /* values per LIST option */
 #define PB_SETTINGS_MAX 32 /* --backend-opt etc. per kind */
@@ -62,6 +62,7 @@ struct pb_sweep {
 	struct pb_ulist submit_batch; /* --submit-batch: jobs per pb_pool_submit_batch (1: per job) */
 	struct pb_ulist backlog;      /* --backlog: most jobs queued, not yet taken (0: unbounded) */
 	struct pb_ulist coalesce;     /* --coalesce: pool coalesce_relax (0: off) */
+	struct pb_ulist idle_poll;    /* --idle-poll: pool idle_poll (PB_IDLE_*) */
 	struct pb_settings bopt, ropt, wopt; /* --seg-size etc. are bopt entries */
 	uint64_t jobs;
 	unsigned reps;
@@ -112,6 +113,7 @@ struct pb_point {
 	unsigned submit_batch; /* jobs per submit call (1: pb_pool_submit_wait per job) */
 	uint64_t backlog;      /* throughput mode: most jobs queued and not yet taken; 0: no bound */
 	unsigned coalesce;     /* pb_pool_config.coalesce_relax; 0: off */
+	unsigned idle_poll;    /* pb_pool_config.idle_poll: PB_IDLE_YIELD or PB_IDLE_RELAX */
 	uint64_t flush_us;
 	uint64_t jobs, warmup;
 	int *cpus_workers, *cpus_producers;
@@ -386,6 +388,9 @@ int pb_status_cmd(int argc, char **argv);
 
 enum pb_mode { PB_MODE_THROUGHPUT, PB_MODE_LATENCY, PB_MODE_RATE };
 const char *pb_mode_name(int mode); /* "throughput", "latency", "rate" (base.c) */
+/* --idle-poll: "yield" (PB_IDLE_YIELD), "relax" (PB_IDLE_RELAX); parse: -1 if unknown (base.c) */
+const char *pb_idle_poll_name(unsigned v);
+int pb_idle_poll_parse(const char *name);
 /* Latency mode: at most this many jobs in flight per worker (the seed's bound). */
 #define PB_LATENCY_INFLIGHT_PER_WORKER 32
 /* --duration (closed loop) without --warmup: warm-up jobs. */

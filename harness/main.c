@@ -59,6 +59,9 @@ static void usage(FILE *f)
 		"  --coalesce LIST       pool batch coalescing: after a batch of fewer than 8 jobs a\n"
 		"                        worker pauses this many cpu-relax before it pops again\n"
 		"                        (default 0: off, the seed; docs/pool.md \"Batch coalescing\")\n"
+		"  --idle-poll LIST      what an idle worker does between empty polls before it\n"
+		"                        parks: yield (sched_yield, default) or relax (a cpu pause;\n"
+		"                        docs/pool.md \"Parking\")\n"
 		"  --jobs N              timed jobs per run (default 200000)\n"
 		"  --workload-jobs NAME=N  timed jobs for workload NAME (repeatable; else --jobs)\n"
 		"  --warmup N|DURATION   untimed jobs before the timed phase (default jobs/10), or\n"
@@ -179,6 +182,22 @@ static void parse_ulist(const char *flag, const char *arg, struct pb_ulist *l, u
 				pb_usage_error("bad list '%s' for --%s: %llu given twice", arg, flag,
 					       (unsigned long long)v);
 		l->v[l->n++] = v;
+	}
+}
+
+/* --idle-poll: names, stored as PB_IDLE_* values (pb_idle_poll_name). */
+static void parse_idle_poll(const char *arg, struct pb_ulist *l)
+{
+	struct pb_strlist s;
+
+	parse_strlist("idle-poll", arg, &s);
+	l->n = 0;
+	for (unsigned i = 0; i < s.n; i++) {
+		int v = pb_idle_poll_parse(s.v[i]);
+
+		if (v < 0)
+			pb_usage_error("unknown value '%s' for --idle-poll, allowed: yield, relax", s.v[i]);
+		l->v[l->n++] = (uint64_t)v; /* parse_strlist refused duplicates */
 	}
 }
 
@@ -387,6 +406,7 @@ enum {
 	O_SUBMIT_BATCH,
 	O_BACKLOG,
 	O_COALESCE,
+	O_IDLE_POLL,
 	O_ORDER, O_SEED, O_CANARY_TOL, O_NO_CALIBRATE, /* noisy machines (issue 8) */
 	O_END
 };
@@ -412,6 +432,7 @@ static const struct option run_longopts[] = {
 	{"submit-batch", required_argument, NULL, O_SUBMIT_BATCH},
 	{"backlog", required_argument, NULL, O_BACKLOG},
 	{"coalesce", required_argument, NULL, O_COALESCE},
+	{"idle-poll", required_argument, NULL, O_IDLE_POLL},
 	{"pin-workers", required_argument, NULL, O_PIN_W},
 	{"pin-producers", required_argument, NULL, O_PIN_P},
 	{"append", no_argument, NULL, O_APPEND},
@@ -800,6 +821,7 @@ static int cmd_run(int argc, char **argv, char *cmdline)
 		case O_COALESCE:
 			parse_ulist("coalesce", optarg, &sw.coalesce, 0, PB_COALESCE_MAX);
 			break;
+		case O_IDLE_POLL: parse_idle_poll(optarg, &sw.idle_poll); break;
 		case O_PIN_W: sw.pin_workers = optarg; break;
 		case O_PIN_P: sw.pin_producers = optarg; break;
 		case O_APPEND: sw.append = true; break;

@@ -20,6 +20,7 @@
 
 #include "harness.h"
 #include "pb.h"
+#include "pool.h"
 
 #define MAX_POINTS 100000
 
@@ -436,6 +437,9 @@ static void point_id(struct pb_point *pt, const struct pb_sweep *sw)
 			 (unsigned long long)pt->backlog);
 	if (pt->coalesce)
 		snprintf(key + strlen(key), sizeof(key) - strlen(key), "|coalesce=%u", pt->coalesce);
+	if (pt->idle_poll != PB_IDLE_YIELD)
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), "|idle_poll=%s",
+			 pb_idle_poll_name(pt->idle_poll));
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
 		h ^= *p;
 		h *= 0x100000001b3ull;
@@ -539,6 +543,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	unsigned nrcsets[PB_LIST_MAX], nwlsets[PB_LIST_MAX];
 	struct pb_ulist batch = sw->batch, wake = sw->wake_min_jobs, flush = sw->flush_us;
 	struct pb_ulist sbatch = sw->submit_batch, backlog = sw->backlog, coalesce = sw->coalesce;
+	struct pb_ulist idle = sw->idle_poll;
 	struct pb_strlist backends = sw->backends, reclaimers = sw->reclaimers;
 	struct pb_strlist workloads = sw->workloads;
 	struct pb_strlist pinw, pinp;
@@ -641,6 +646,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 	ulist_default(&sbatch, 1);
 	ulist_default(&backlog, 0);
 	ulist_default(&coalesce, 0);
+	ulist_default(&idle, PB_IDLE_YIELD);
 
 	/* Count, then expand. */
 	cap = 0;
@@ -663,7 +669,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		cap += nrc * nwl * bps[b].nsets;
 	}
 	total = cap * sw->producers.n * sw->workers.n * batch.n * wake.n * flush.n * sbatch.n *
-		backlog.n * coalesce.n * pinw.n * pinp.n;
+		backlog.n * coalesce.n * idle.n * pinw.n * pinp.n;
 	if (total > MAX_POINTS)
 		pb_usage_error("the sweep has %zu points, more than %d: split it", total, MAX_POINTS);
 	pts = xcalloc(total, sizeof(*pts));
@@ -691,6 +697,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 		for (unsigned isb = 0; isb < sbatch.n; isb++)
 		for (unsigned ibl = 0; ibl < backlog.n; ibl++)
 		for (unsigned ico = 0; ico < coalesce.n; ico++)
+		for (unsigned iid = 0; iid < idle.n; iid++)
 		for (unsigned ipw = 0; ipw < pinw.n; ipw++)
 		for (unsigned ipp = 0; ipp < pinp.n; ipp++) {
 			struct pb_point *pt = &pts[n++];
@@ -719,6 +726,7 @@ size_t pb_plan(const struct pb_sweep *sw, const struct pb_topo *topo, struct pb_
 			pt->submit_batch = (unsigned)sbatch.v[isb];
 			pt->backlog = backlog.v[ibl];
 			pt->coalesce = (unsigned)coalesce.v[ico];
+			pt->idle_poll = (unsigned)idle.v[iid];
 			pt->jobs = workload_jobs(sw, pt->wl->name);
 			pt->warmup = sw->warmup < 0 ? pt->jobs / 10 : (uint64_t)sw->warmup;
 			if (pt->warmup > PB_MAX_JOBS - pt->jobs)

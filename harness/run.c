@@ -333,6 +333,9 @@ static void point_label(const struct pb_sweep *sw, const struct pb_point *pt, ch
 					(unsigned long long)pt->backlog);
 	if (sw->coalesce.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " coalesce=%u", pt->coalesce);
+	if (sw->idle_poll.n && off < len)
+		off += (size_t)snprintf(buf + off, len - off, " idle-poll=%s",
+					pb_idle_poll_name(pt->idle_poll));
 	if (sw->wake_min_jobs.n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, " wake-min-jobs=%u", pt->wake_min_jobs);
 	if (sw->flush_us.n && off < len)

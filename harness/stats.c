@@ -333,7 +333,7 @@ bool pb_rule_met(const double *ok, unsigned n_ok, const struct pb_rule *r, doubl
 /* Columns copied from the first row of each point (those the file has). */
 static const char *const cfg_cols[] = {
 	"backend", "reclaim", "workload", "producers", "workers", "seg_size", "seg_count",
-	"capacity", "seg_supply", "batch", "submit_batch", "backlog", "coalesce", "wake_min_jobs",
+	"capacity", "seg_supply", "batch", "submit_batch", "backlog", "coalesce", "idle_poll", "wake_min_jobs",
 	"flush_us", "jobs", "pin_workers",
 	"pin_producers", "backend_opts", "reclaim_opts", "workload_opts", "mode", "rate_target",
 	"duration_ms", "latency",
@@ -461,6 +461,24 @@ static void row_params(const struct pb_table *t, size_t row0, char *params, size
 							(int)n, o);
 			o += n;
 			o += *o == ';';
+		}
+	}
+	/* The pool's own axes (--batch, --coalesce, --idle-poll, ...): shown
+	 * where they vary across the table, so that those lines differ too. */
+	{
+		static const char *const pool[] = {"batch", "submit_batch", "backlog", "coalesce",
+						   "idle_poll", "wake_min_jobs", "flush_us"};
+
+		for (size_t i = 0; i < PB_ARRAY_SIZE(pool); i++) {
+			const int c = pb_table_col(t, pool[i]);
+			const char *v = cell(t, row0, c);
+			bool varies = false;
+
+			for (size_t r = 0; c >= 0 && !varies && r < t->nrows; r++)
+				varies = strcmp(cell(t, r, c), v) != 0;
+			if (varies && off < len)
+				off += (size_t)snprintf(params + off, len - off, "%s%s=%s",
+							off ? " " : "", pool[i], v);
 		}
 	}
 	/* Reclaimer and workload options: an axis of theirs (--reclaim-opt

@@ -33,7 +33,7 @@ REQUIRED = ["schema_version", "backend", "reclaim", "workload", "producers", "wo
             "status", "lost", "duplicated"]
 # Columns that define a point (a configuration); repetitions of a point share them.
 KEY = ["mode", "backend", "reclaim", "workload", "producers", "workers", "seg_size", "seg_count",
-       "capacity", "seg_supply", "batch", "submit_batch", "backlog", "coalesce", "wake_min_jobs",
+       "capacity", "seg_supply", "batch", "submit_batch", "backlog", "coalesce", "idle_poll", "wake_min_jobs",
        "flush_us",
        "pin_workers",
        "pin_producers", "jobs", "duration_ms", "rate_target", "latency", "backend_opts",

@@ -87,6 +87,8 @@ bad_input "--submit-batch > 1 in latency mode" "--submit-batch 8 needs --mode th
 bad_input "--backlog in latency mode" "--backlog 64 needs --mode throughput (the latency mode sets its own bound), allowed otherwise: 0" --mode latency --backlog 64
 bad_input "--backlog over 2^32" "value 4294967297 is out of range for --backlog, allowed: 0 .. 4294967296" --backlog 0,4294967297
 bad_input "--coalesce over 65536" "value 65537 is out of range for --coalesce, allowed: 0 .. 65536" --coalesce 65537
+bad_input "unknown --idle-poll" "unknown value 'spin' for --idle-poll, allowed: yield, relax" --idle-poll yield,spin
+bad_input "--idle-poll twice" "bad list 'relax,relax' for --idle-poll: 'relax' given twice" --idle-poll relax,relax
 bad_input "unknown workload" "'${first_workload}${first_workload: -1}'" --workload "${first_workload}${first_workload: -1}"
 rc_backend=$(awk '/^  [^ ]/{b=$1} /^reclaimers:/{exit} /flags:.*reclaim/{print b; exit}' "$T/list")
 bad_input "unknown reclaimer" "'nosuchscheme'" --backend "${rc_backend:-$first_backend}" --reclaim nosuchscheme
@@ -284,7 +286,7 @@ axis_is() {
 	got=$("$PY" -c '
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-print(len(rows), sorted(set(r[sys.argv[2]] for r in rows), key=int),
+print(len(rows), sorted(set(r[sys.argv[2]] for r in rows), key=lambda v: (len(v), v)),
       all(r["status"] == "ok" and r["lost"] == "0" and r["duplicated"] == "0" for r in rows),
       len(set(r["point_id"] for r in rows)))' "$T/$dir/results.csv" "$col" 2>&1)
 	if [ $rc -eq 0 ] && [ "$got" = "$want" ]; then
@@ -326,6 +328,11 @@ fi
 axis_is "--coalesce 0,256: 4 valid rows, coalesce column, 4 distinct point ids" \
 	coalesce "4 ['0', '256'] True 4" coal \
 	--backend segmented,mutex --reclaim hp --coalesce 0,256 --jobs 3000 --reps 1
+
+# ---- --idle-poll is an axis: recorded, validated, its own point ids ---------
+axis_is "--idle-poll yield,relax: 4 valid rows, idle_poll column, 4 distinct point ids" \
+	idle_poll "4 ['relax', 'yield'] True 4" idle \
+	--backend segmented,mutex --reclaim hp --idle-poll yield,relax --jobs 3000 --reps 1
 
 # statuses_are DESC WANT DIR RUN_ARGS...: one run into DIR; one check that it
 # exits 0 with rows "reclaim=status ..." equal to WANT (a stall fails it).

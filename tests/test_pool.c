@@ -296,6 +296,10 @@ static void test_create_invalid(void **state)
 		if (pb_pool_create(&cfg, &p) != -EINVAL)
 			fail_msg("%s: coalesce_relax over PB_COALESCE_MAX accepted", pc->desc);
 		cfg_init(&cfg, pc, 1);
+		cfg.idle_poll = PB_IDLE_RELAX + 1;
+		if (pb_pool_create(&cfg, &p) != -EINVAL)
+			fail_msg("%s: idle_poll %u accepted", pc->desc, PB_IDLE_RELAX + 1);
+		cfg_init(&cfg, pc, 1);
 		if (pc->q->flags & PB_Q_RECLAIM) {
 			cfg.reclaim = NULL;
 			if (pb_pool_create(&cfg, &p) != -EINVAL)
@@ -354,7 +358,7 @@ static void *producer_main(void *arg)
 	return NULL;
 }
 
-static void exactly_once(size_t jobs, unsigned coalesce)
+static void exactly_once(size_t jobs, unsigned coalesce, unsigned idle_poll)
 {
 	FOR_EACH_PCONF(pc, true) {
 		const size_t n = tc_scale(jobs);
@@ -371,6 +375,7 @@ static void exactly_once(size_t jobs, unsigned coalesce)
 		tc_errs_init(&errs);
 		cfg_init(&cfg, pc, 3);
 		cfg.coalesce_relax = coalesce;
+		cfg.idle_poll = idle_poll;
 		p = pool_new(pc, &cfg);
 		for (int i = 0; i < 2; i++) {
 			a[i] = (struct prod_arg){pc, p, s, i * n / 2, (i + 1) * n / 2, &errs};
@@ -393,9 +398,10 @@ static void exactly_once(size_t jobs, unsigned coalesce)
 			fail_msg("%s: %" PRIu64 " batches for %" PRIu64 " jobs", pc->desc, st.batches,
 				 st.executed);
 		print_message("  %-40s %zu jobs, %" PRIu64 " batches, %" PRIu64 " parks, %" PRIu64
-			      " wakes (%" PRIu64 " timer), %" PRIu64 " full%s\n", pc->desc, n,
+			      " wakes (%" PRIu64 " timer), %" PRIu64 " full%s%s\n", pc->desc, n,
 			      st.batches, st.parks, st.wakes, st.timer_wakes, st.full,
-			      coalesce ? ", coalescing" : "");
+			      coalesce ? ", coalescing" : "",
+			      idle_poll == PB_IDLE_RELAX ? ", idle relax" : "");
 		jobset_free(s);
 	}
 }
@@ -403,7 +409,15 @@ static void exactly_once(size_t jobs, unsigned coalesce)
 static void test_exactly_once(void **state)
 {
 	(void)state;
-	exactly_once(20000, 0);
+	exactly_once(20000, 0, PB_IDLE_YIELD);
+}
+
+/* idle_poll only changes what a worker does between empty polls (pause
+ * instead of sched_yield): every job still runs once. */
+static void test_exactly_once_idle_relax(void **state)
+{
+	(void)state;
+	exactly_once(5000, 0, PB_IDLE_RELAX);
 }
 
 /* Batch coalescing (pb_pool_config.coalesce_relax) changes only when a
@@ -411,7 +425,7 @@ static void test_exactly_once(void **state)
 static void test_exactly_once_coalescing(void **state)
 {
 	(void)state;
-	exactly_once(5000, 256);
+	exactly_once(5000, 256, PB_IDLE_YIELD);
 }
 
 /* Batch draining: with the only worker held, queued jobs come out in
@@ -625,10 +639,10 @@ static uint64_t cpu_time_ns(void)
 	       (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000ull;
 }
 
-/* 8 workers on 2 cores finish their work, then park: they do not burn CPU. */
-static void test_oversubscribed_park(void **state)
+/* 8 workers on 2 cores finish their work, then park: they do not burn CPU,
+ * whether they yield (the default) or pause between empty polls. */
+static void oversubscribed_park(unsigned idle)
 {
-	(void)state;
 	FOR_EACH_PCONF(pc, true) {
 		const size_t n = tc_scale(20000);
 		struct jobset *s = jobset_new(n);
@@ -639,6 +653,7 @@ static void test_oversubscribed_park(void **state)
 		uint64_t c0, used, limit = tc_slow_build() ? 100000000ull : 50000000ull;
 
 		cfg_init(&cfg, pc, 8);
+		cfg.idle_poll = idle;
 		p = pool_new(pc, &cfg);
 		pr = producer_new(pc, p);
 		submit_all(pc, pr, s, 0, n);
@@ -649,8 +664,8 @@ static void test_oversubscribed_park(void **state)
 		c0 = cpu_time_ns();
 		tc_sleep_ns(200000000);
 		used = cpu_time_ns() - c0;
-		print_message("  %-40s 8 workers idle 200 ms: %.1f ms CPU, %" PRIu64 " parks\n",
-			      pc->desc, used / 1e6, st.parks);
+		print_message("  %-40s 8 workers idle 200 ms (%s): %.1f ms CPU, %" PRIu64 " parks\n",
+			      pc->desc, idle == PB_IDLE_RELAX ? "relax" : "yield", used / 1e6, st.parks);
 		/* Channel backends park inside pop_wait, which the pool does not count. */
 		if (!pc->q->pop_wait && st.parks == 0)
 			fail_msg("%s: no worker parked after an idle period", pc->desc);
@@ -662,6 +677,13 @@ static void test_oversubscribed_park(void **state)
 		jobset_check(pc->desc, s, n);
 		jobset_free(s);
 	}
+}
+
+static void test_oversubscribed_park(void **state)
+{
+	(void)state;
+	oversubscribed_park(PB_IDLE_YIELD);
+	oversubscribed_park(PB_IDLE_RELAX);
 }
 
 /* Cancellation by flag and by past deadline: not run, cleanup gets
@@ -1407,6 +1429,7 @@ int main(void)
 		cmocka_unit_test(test_create_invalid),
 		cmocka_unit_test(test_exactly_once),
 		cmocka_unit_test(test_exactly_once_coalescing),
+		cmocka_unit_test(test_exactly_once_idle_relax),
 		cmocka_unit_test(test_batch_drain),
 		cmocka_unit_test(test_submit_after_shutdown),
 		cmocka_unit_test(test_submit_wait_tiny),
