@@ -254,6 +254,7 @@ struct pb_queue {
 	bool hold;            /* hold protection across operations (PB_RC_HOLD, hold=on) */
 	bool bitmap;          /* readiness=bitmap */
 	bool drain_batch;     /* drain=batch: a pop crosses used-up segments */
+	bool tail_load;       /* size <= SEG_TAIL_LOAD_MAX_SIZE: load tail before helping */
 	bool section;         /* reclaimer has PB_RC_SECTION */
 	/* bounded supply: a producer found the pool empty (after its own
 	 * barrier); the next consumer that finds nothing to pop runs the
@@ -500,6 +501,28 @@ static void seg_layout(struct store *st)
  * paired interval, [0.83, 2.10], does not show it.  Not taken.
  */
 #define SEG_PREFETCH_MAX_SIZE 2u
+
+/*
+ * A consumer detaching a used-up segment s helps a slow producer by CASing
+ * tail from s to its successor (I5).  Usually tail has moved on already and
+ * the CAS fails, but even a failing CAS takes tail's line exclusive, away
+ * from the producer, which CASes tail once a segment.  At seg-size 1 that is
+ * once a job for each worker: perf annotate (hp, w=2, pinned) put 26 % of
+ * pop_batch's samples on that CAS.  So for segments of at most
+ * SEG_TAIL_LOAD_MAX_SIZE slots a consumer loads tail first and CASes only if
+ * it is still s.  Measured on the 2-core VM (scripts/ab.py, 11 rounds,
+ * pinned, paired ratio with its 95 % interval, against the CAS always;
+ * results/2core-vm-20261207/supply/tail-load/): at every size (every-size/)
+ * seg-size 1 hp w=2 0.80 [0.78, 0.83], ckepoch w=2 0.76 [0.67, 0.87], hp
+ * w=1 0.92 [0.90, 0.98]; but seg-size 8 hp w=2 1.25 [1.22, 1.37], seg-size
+ * 64 hp w=1 1.16 [1.08, 1.36], hp w=2 1.19 [1.11, 1.22], with smaller
+ * batches (the chase, docs/segmented.md: a consumer made faster catches up
+ * with the producer and takes its jobs a few at a time).  With this bound
+ * (max2/): seg-size 1 hp w=2 0.76 [0.71, 0.82], ckepoch w=2 0.76 [0.69,
+ * 0.93], seg-size 2 hp w=2 0.90 [0.85, 0.99]; seg-size 8 and 64 inside the
+ * noise (0.94 [0.78, 1.02] to 1.00 [0.92, 1.04]).
+ */
+#define SEG_TAIL_LOAD_MAX_SIZE 2u
 
 static inline void seg_prefetch(const struct store *st, const struct seg *s)
 {
@@ -1003,6 +1026,7 @@ static int segmented_create(const struct pb_optvals *opts, const struct pb_recla
 	st->poison = pb_opt_get(opts, "poison") == POISON_ON;
 	st->bitmap = q->bitmap = pb_opt_get(opts, "readiness") == READY_BITMAP;
 	q->drain_batch = pb_opt_get(opts, "drain") == DRAIN_BATCH;
+	q->tail_load = q->size <= SEG_TAIL_LOAD_MAX_SIZE;
 	q->section = (rc->ops->flags & PB_RC_SECTION) != 0;
 	seg_layout(st);
 	count = pb_opt_get(opts, "seg-count");
@@ -1418,9 +1442,18 @@ static size_t segmented_pop_batch(struct pb_queue *q, struct pb_qthread *t, stru
 		nxt = atomic_load_explicit(&s->next, memory_order_acquire);
 		if (nxt == NULL || nxt == SEG_SENTINEL)
 			break;
-		/* I5: tail leaves s before head does (seq_cst, see above) */
+		/*
+		 * I5: tail leaves s before head does (seq_cst, see above).  At
+		 * small seg-sizes (q->tail_load) only a tail still at s gets the
+		 * helping CAS: a load that sees another segment is what the
+		 * failed CAS would have been (a seq_cst read of tail), and tail
+		 * cannot be back at s, since it only moves forward and s,
+		 * protected, cannot be reused.  See SEG_TAIL_LOAD_MAX_SIZE for
+		 * why only there.
+		 */
 		exp = s;
-		atomic_compare_exchange_strong(&q->tail, &exp, nxt);
+		if (!q->tail_load || atomic_load(&q->tail) == s)
+			atomic_compare_exchange_strong(&q->tail, &exp, nxt);
 		exp = s;
 		if (atomic_compare_exchange_strong(&q->head, &exp, nxt)) {
 			/* relaxed: informational; nothing is ordered by it.  A load
