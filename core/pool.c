@@ -494,11 +494,14 @@ static void *worker_main(void *arg)
 				pool_kick_timer(p, TIMER_WAIT_IDLE);
 			n = o->pop_batch(q, w->qt, w->buf, p->batch_max);
 			if (n == 0 && !atomic_load(&p->qclosed) && !atomic_load(&p->stop)) {
+				/* Counted as it starts, so that a worker parked now is
+				 * in the stats: with idle_poll=yield an idle pool's
+				 * workers park once and may stay parked. */
+				c.parks++;
+				atomic_store_explicit(&w->parks, c.parks, memory_order_relaxed);
 				pb_queue_offline(o, q, w->qt);
 				futex_wait(&p->wake_seq, s, 0);
 				pb_queue_online(o, q, w->qt);
-				c.parks++;
-				atomic_store_explicit(&w->parks, c.parks, memory_order_relaxed);
 			}
 			atomic_fetch_sub(&p->idle, 1);
 			/* An empty re-check pop never exits here: the loop goes back
