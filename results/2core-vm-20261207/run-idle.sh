@@ -28,28 +28,10 @@ PIN="--pin-workers compact --pin-producers compact"
 U="--pin-workers none --pin-producers none"
 S="--backend segmented"
 args=()
-for rc in limbo hp; do
-	for rd in stamp bitmap; do
-		for wl in empty sha256 cpu; do
-			for w in 1 2; do
-				j=1000000
-				[ $wl = sha256 ] && j=40000
-				[ $wl = cpu ] && j=8000
-				args+=(--point "quick $rc $rd $wl w$w: $S --reclaim $rc --backend-opt readiness=$rd --workload $wl --workers $w --jobs $j")
-			done
-		done
-	done
-done
-for b in mutex ckring; do
-	for wl in empty sha256 cpu; do
-		for w in 1 2; do
-			j=1000000
-			[ $wl = sha256 ] && j=40000
-			[ $wl = cpu ] && j=8000
-			args+=(--point "quick $b $wl w$w: --backend $b --workload $wl --workers $w --jobs $j")
-		done
-	done
-done
+# (The recorded idle/ run passed readiness=stamp explicitly to the stamp
+# points; it is the default, so quick-points.sh leaves it out.)
+. "$(dirname "$0")/quick-points.sh"
+quick_points "quick " ""
 args+=(
 	--point "hp w=1 pinned: $S --reclaim hp --workers 1 --jobs 1000000 $PIN"
 	--point "hp w=1 submit-batch 64: $S --reclaim hp --workers 1 --submit-batch 64 --jobs 1000000 $PIN"

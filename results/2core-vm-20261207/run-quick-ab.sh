@@ -11,33 +11,7 @@ OLD=$1 NEW=$2
 OUT=${3:-results/2core-vm-20261207/quick-ab-rerun}
 shift $(($# > 2 ? 3 : 2))
 args=()
-for rc in limbo hp; do
-	for rd in stamp bitmap; do
-		for wl in empty sha256 cpu; do
-			for w in 1 2; do
-				j=1000000
-				[ $wl = sha256 ] && j=40000
-				[ $wl = cpu ] && j=8000
-				if [ $rd = stamp ]; then
-					# the default, and the only design before readiness
-					# became an option (88f025d has no such option)
-					args+=(--point "$rc $rd $wl w$w: --backend segmented --reclaim $rc --workload $wl --workers $w --jobs $j")
-				else
-					args+=(--point "$rc $rd $wl w$w@new: --backend segmented --reclaim $rc --backend-opt readiness=$rd --workload $wl --workers $w --jobs $j")
-				fi
-			done
-		done
-	done
-done
-for b in mutex ckring; do
-	for wl in empty sha256 cpu; do
-		for w in 1 2; do
-			j=1000000
-			[ $wl = sha256 ] && j=40000
-			[ $wl = cpu ] && j=8000
-			args+=(--point "$b $wl w$w: --backend $b --workload $wl --workers $w --jobs $j")
-		done
-	done
-done
+. "$(dirname "$0")/quick-points.sh"
+quick_points "" @new
 scripts/ab.py --build old="$OLD" --build new="$NEW" --rounds "${ROUNDS:-9}" --keep ns_per_job,parks \
 	--out "$OUT" "${args[@]}" "$@"
