@@ -109,7 +109,7 @@ OVER_SHADE = "#d9d9d9"
 # Columns named in the "fixed settings" subtitle when they take one value.
 FIXED = ["mode", "backend", "reclaim", "workload", "producers", "workers", "seg_size",
          "seg_count", "capacity", "seg_supply", "batch", "wake_min_jobs", "flush_us",
-         "pin_workers", "pin_producers", "jobs", "rate_target", "duration_ms", "latency"]
+         "submit_batch", "backlog", "coalesce", "idle_poll", "pin_workers", "pin_producers", "jobs", "rate_target", "duration_ms", "latency"]
 PLACEMENT_ORDER = ["none", "compact", "scatter"]
 
 # Two-sided 95% Student t quantiles, t(0.975, df) for df = 1..30; 1.96 above.
